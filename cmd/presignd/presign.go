@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/presignd/presignd/client"
+)
+
+// presignCommand mirrors aws s3 presign: it asks a running presignd and prints only the URL.
+func presignCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("presign", stderr)
+	expires := fs.Int64("expires-in", 3600, "lifetime in `seconds`")
+	method := fs.String("http-method", "GET", "HTTP `method` the URL is for: GET, PUT, HEAD or DELETE")
+	versionID := fs.String("version-id", "", "object `version` (GET, HEAD, DELETE)")
+	server := fs.String("server", firstNonEmpty(getenv("PRESIGND_SERVER"), "http://127.0.0.1:8080"), "presignd base `URL` (env PRESIGND_SERVER)")
+	// Accept the URL before or after the flags, as aws s3 presign does.
+	var target string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		target, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if target == "" && fs.NArg() == 1 {
+		target = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		target = ""
+	}
+	if target == "" {
+		return errors.New("give exactly one s3://BUCKET/KEY")
+	}
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(target, "s3://"), "/")
+	if !strings.HasPrefix(target, "s3://") || !ok || bucket == "" || key == "" {
+		return fmt.Errorf("%q is not of the form s3://BUCKET/KEY", target)
+	}
+	token := getenv("PRESIGND_TOKEN")
+	if token == "" {
+		return errors.New("PRESIGND_TOKEN is not set; export the bearer token presignd gave you")
+	}
+	res, err := client.New(*server, token).Presign(ctx, client.Request{
+		Bucket: bucket, Key: key, Method: strings.ToUpper(*method), ExpiresIn: *expires, VersionID: *versionID,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, res.URL)
+	return nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/presignd/presignd/internal/api"
+	"github.com/presignd/presignd/internal/config"
+	"github.com/presignd/presignd/internal/signer"
+)
+
+// The AWS documentation's example key pair, used only by serve --dev when the
+// credential chain finds nothing, so that URLs can be issued on a bare machine.
+const (
+	exampleAccessKeyID     = "AKIAIOSFODNN7EXAMPLE"
+	exampleSecretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+)
+
+// Server timeouts.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 15 * time.Second
+	idleTimeout       = 60 * time.Second
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	path := fs.String("config", getenv("PRESIGND_CONFIG"), "config `file` (env PRESIGND_CONFIG)")
+	listen := fs.String("listen", "", "listen `address`, overriding the config's listen")
+	dev := fs.Bool("dev", false, "run on the embedded development config")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+
+	var (
+		cfg *config.Config
+		err error
+	)
+	explicitConfig := false
+	fs.Visit(func(f *flag.Flag) { explicitConfig = explicitConfig || f.Name == "config" })
+	switch {
+	case *dev && explicitConfig:
+		return errors.New("--dev and --config cannot be used together")
+	case *dev:
+		cfg, err = config.Dev(getenv)
+	case *path == "":
+		return errors.New("no config file given; pass --config FILE, set PRESIGND_CONFIG, or use --dev")
+	default:
+		cfg, err = config.Load(*path)
+	}
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+	}
+	if *dev {
+		log.Warn("running on the development config: token dev-token grants every method on bucket " + cfg.Clients[0].Grants[0].Bucket + "; never use this in production")
+	}
+
+	sg, err := newSigner(ctx, cfg, *dev, log)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	srv, err := api.New(api.Options{
+		Config: cfg, Signer: sg, Logger: log, Registry: reg,
+		Build: api.BuildInfo{Version: buildVersion(), Revision: buildRevision(), GoVersion: runtime.Version()},
+	})
+	if err != nil {
+		return err
+	}
+	srv.ReloadResult(true)
+
+	apiLn, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
+	}
+	servers := []*http.Server{newHTTPServer(srv.Handler(cfg.AdminListen == ""), log)}
+	listeners := []net.Listener{apiLn}
+	adminAddr := apiLn.Addr().String()
+	if cfg.AdminListen != "" {
+		adminLn, err := net.Listen("tcp", cfg.AdminListen)
+		if err != nil {
+			apiLn.Close()
+			return fmt.Errorf("cannot listen on %s: %w", cfg.AdminListen, err)
+		}
+		servers = append(servers, newHTTPServer(srv.AdminHandler(), log))
+		listeners = append(listeners, adminLn)
+		adminAddr = adminLn.Addr().String()
+	}
+
+	errc := make(chan error, len(servers))
+	for i, hs := range servers {
+		go func() { errc <- hs.Serve(listeners[i]) }()
+	}
+	log.Info("listening", "addr", apiLn.Addr().String(), "admin_addr", adminAddr, "version", buildVersion())
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				reload(srv, *path, *dev, *listen, log)
+				continue
+			}
+			log.Info("signal received, draining", "signal", sig.String())
+		case <-ctx.Done():
+			log.Info("stopping, draining")
+		case err := <-errc:
+			return fmt.Errorf("the server stopped: %w", err)
+		}
+		return drain(srv, servers, cfg, log)
+	}
+}
+
+// drain turns /readyz to 503 and keeps serving for the drain delay, so load balancers
+// stop sending; then it closes the listeners and waits for in-flight requests.
+func drain(srv *api.Server, servers []*http.Server, cfg *config.Config, log *slog.Logger) error {
+	srv.Drain()
+	cfg = srv.Config()
+	time.Sleep(cfg.DrainDelay())
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace())
+	defer cancel()
+	var firstErr error
+	for _, hs := range servers {
+		if err := hs.Shutdown(ctx); err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("in-flight requests did not finish within %s: %w", cfg.ShutdownGrace(), err)
+		}
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// reload validates the whole file before anything changes; on any error the old
+// config keeps serving.
+func reload(srv *api.Server, path string, dev bool, listen string, log *slog.Logger) {
+	if dev || path == "" {
+		log.Warn("reload ignored: the development config has no file to reload")
+		return
+	}
+	cfg, err := config.Load(path)
+	if err == nil {
+		old := srv.Config()
+		if listen != "" {
+			cfg.Listen = listen
+		}
+		if cfg.Listen != old.Listen || cfg.AdminListen != old.AdminListen || cfg.S3 != old.S3 || !sameBuckets(cfg, old) {
+			err = errors.New("listen, admin_listen, s3 and buckets cannot change on reload; restart presignd to change them")
+		}
+	}
+	if err == nil {
+		err = srv.SetConfig(cfg)
+	}
+	if err != nil {
+		srv.ReloadResult(false)
+		log.Error("config reload failed; the previous config keeps serving", "error", err.Error())
+		return
+	}
+	srv.ReloadResult(true)
+	log.Info("config reloaded", "clients", len(cfg.Clients))
+}
+
+func sameBuckets(a, b *config.Config) bool {
+	if len(a.Buckets) != len(b.Buckets) {
+		return false
+	}
+	for name, x := range a.Buckets {
+		y, ok := b.Buckets[name]
+		if !ok || x.Region != y.Region || x.Endpoint != y.Endpoint || x.PublicEndpoint != y.PublicEndpoint ||
+			(x.PathStyle == nil) != (y.PathStyle == nil) || (x.PathStyle != nil && *x.PathStyle != *y.PathStyle) {
+			return false
+		}
+	}
+	return true
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// newSigner builds the signer for a config. In dev mode only, when the credential
+// chain finds nothing, it signs with the AWS documentation example key pair.
+func newSigner(ctx context.Context, cfg *config.Config, dev bool, log *slog.Logger) (*signer.Signer, error) {
+	sc := signerConfig(cfg)
+	sg, err := signer.New(ctx, sc)
+	if err != nil || !dev {
+		return sg, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := sg.Credentials(cctx); err == nil {
+		return sg, nil
+	}
+	log.Warn("NO AWS CREDENTIALS FOUND: --dev is signing with the AWS documentation example key pair " +
+		exampleAccessKeyID + "; URLs will only work against a local S3-compatible server configured with that key pair")
+	sc.Credentials = signer.StaticCredentials(exampleAccessKeyID, exampleSecretAccessKey)
+	return signer.New(ctx, sc)
+}
+
+// signerConfig resolves each bucket's complete target from the s3 block and its overrides.
+func signerConfig(cfg *config.Config) signer.Config {
+	def := signer.Target{
+		Region:         cfg.S3.Region,
+		Endpoint:       cfg.S3.Endpoint,
+		PublicEndpoint: cfg.S3.PublicEndpoint,
+		PathStyle:      cfg.S3.PathStyle,
+	}
+	sc := signer.Config{Default: def, Profile: cfg.S3.Profile, Buckets: map[string]signer.Target{}}
+	for name, b := range cfg.Buckets {
+		t := def
+		if b.Region != "" {
+			t.Region = b.Region
+		}
+		if b.Endpoint != "" {
+			t.Endpoint = b.Endpoint
+			t.PublicEndpoint = ""
+		}
+		if b.PublicEndpoint != "" {
+			t.PublicEndpoint = b.PublicEndpoint
+		}
+		if b.PathStyle != nil {
+			t.PathStyle = *b.PathStyle
+		}
+		sc.Buckets[name] = t
+	}
+	return sc
+}

@@ -1,0 +1,61 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/presignd/presignd/internal/policy"
+)
+
+// auditEntry is what one decision was about.
+type auditEntry struct {
+	bucket, key, method string
+	requestedTTL        int64
+	expiresIn           int64
+	cappedBy            policy.Cap
+}
+
+// audit writes the one audit line of a decision and counts it. It never logs the URL,
+// the signature, the credentials, the token or its hash.
+func (s *Server) audit(ctx context.Context, c *caller, op string, e auditEntry, err error) {
+	outcome, reason := outcomeIssued, ""
+	if err != nil {
+		ae := asError(err)
+		reason = ae.Reason
+		switch {
+		case ae.Status == http.StatusForbidden || ae.Status == http.StatusUnprocessableEntity:
+			outcome = outcomeDenied
+			if reason == "" {
+				reason = ae.Code
+			}
+		case ae.Status == http.StatusTooManyRequests:
+			outcome = outcomeRateLimited
+		case ae.Status < 500:
+			outcome = outcomeInvalid
+			reason = ae.Code
+		default:
+			outcome = outcomeError
+			reason = ae.Code
+		}
+	}
+	name := ""
+	if c != nil {
+		name = c.name
+	}
+	s.metrics.requests.WithLabelValues(name, op, outcome).Inc()
+	attrs := []slog.Attr{
+		slog.String("request_id", requestID(ctx)),
+		slog.String("client", name),
+		slog.String("operation", op),
+		slog.String("bucket", e.bucket),
+		slog.String("key", e.key),
+		slog.String("method", e.method),
+		slog.Int64("requested_ttl", e.requestedTTL),
+		slog.Int64("expires_in", e.expiresIn),
+		slog.String("capped_by", string(e.cappedBy)),
+		slog.String("outcome", outcome),
+		slog.String("reason", reason),
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "presign", attrs...)
+}

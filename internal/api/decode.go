@@ -1,0 +1,222 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+)
+
+// Body limits.
+const (
+	maxBody      = 64 << 10
+	maxBatchBody = 1 << 20
+)
+
+// decode reads a JSON body of at most limit bytes into v, whatever the request's
+// Content-Type says. Unknown fields, trailing data and text that is not UTF-8 are
+// errors; it returns the raw body for checks that need the bytes.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "the request body is larger than %d bytes", limit)
+		}
+		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body could not be read")
+	}
+	return decodeBytes(body, v)
+}
+
+func decodeBytes(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body is empty; send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body has data after the JSON object")
+	}
+	if tc, ok := v.(textChecker); ok {
+		if err := tc.checkText(); err != nil {
+			return err
+		}
+	}
+	if !exactText(body) {
+		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body is not valid UTF-8")
+	}
+	return nil
+}
+
+// textChecker is a request that names which of its fields lost bytes in decoding,
+// so that the error points at that field.
+type textChecker interface {
+	checkText() error
+}
+
+func jsonError(err error) *Error {
+	var (
+		se *json.SyntaxError
+		ue *json.UnmarshalTypeError
+		ae *Error
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &se):
+		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body is not valid JSON (at byte %d)", se.Offset)
+	case errors.As(err, &ue):
+		if ue.Field == "" {
+			return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body must be a JSON object")
+		}
+		return errorf(http.StatusBadRequest, CodeInvalidRequest, "field %s must be %s, not %s", ue.Field, jsonKind(ue.Type.Kind().String()), ue.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body is not valid JSON (it ends too early)")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return errorf(http.StatusBadRequest, CodeInvalidRequest, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	default:
+		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body is not a valid request")
+	}
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "int", "int64", "uint", "uint64", "int32":
+		return "an integer"
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "map", "struct":
+		return "an object"
+	case "slice":
+		return "an array"
+	case "ptr":
+		return "a value of another type"
+	}
+	return "another type"
+}
+
+// exactString is a JSON string decoded without loss: encoding/json silently turns
+// bytes that are not UTF-8, and escaped lone surrogates, into U+FFFD, which would
+// change a key between the wire and the policy check. Lossy records that it happened.
+type exactString struct {
+	Value string
+	Set   bool
+	Lossy bool
+}
+
+func (e *exactString) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	if len(b) == 0 || b[0] != '"' {
+		return &json.UnmarshalTypeError{Value: "a " + jsonValueKind(b), Type: stringType}
+	}
+	if err := json.Unmarshal(b, &e.Value); err != nil {
+		return err
+	}
+	e.Set, e.Lossy = true, !exactText(b)
+	return nil
+}
+
+// exactText reports whether JSON text is valid UTF-8 and its \u escapes name no lone
+// surrogate, so that decoding it loses nothing.
+func exactText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 >= len(b) {
+			continue
+		}
+		if b[i+1] != 'u' {
+			i++ // skip the escaped character, which may be a backslash
+			continue
+		}
+		r, ok := hex4(b[i+2:])
+		if !ok {
+			return false
+		}
+		i += 5
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+6 >= len(b) || b[i+1] != '\\' || b[i+2] != 'u' {
+				return false
+			}
+			lo, ok := hex4(b[i+3:])
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return false
+			}
+			i += 6
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return false
+		}
+	}
+	return true
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+func jsonValueKind(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == '{':
+		return "object"
+	case b[0] == '[':
+		return "array"
+	case b[0] == 't' || b[0] == 'f':
+		return "boolean"
+	default:
+		return "number"
+	}
+}
+
+// encode writes v as JSON with the given status.
+func encode(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+var stringType = reflect.TypeFor[string]()
+
+func requiredErr(field string) *Error {
+	return errorf(http.StatusBadRequest, CodeInvalidRequest, "field %s is required", field)
+}
+
+func fieldErr(field, format string, args ...any) *Error {
+	return errorf(http.StatusBadRequest, CodeInvalidRequest, "field %s %s", field, fmt.Sprintf(format, args...))
+}

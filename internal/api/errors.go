@@ -1,0 +1,154 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/presignd/presignd/internal/policy"
+)
+
+// Problem codes, as the API reports them.
+const (
+	CodeInvalidRequest         = "invalid_request"
+	CodeInvalidBucket          = "invalid_bucket"
+	CodeInvalidKey             = "invalid_key"
+	CodeInvalidMethod          = "invalid_method"
+	CodeInvalidExpiresIn       = "invalid_expires_in"
+	CodeUnauthenticated        = "unauthenticated"
+	CodeForbidden              = "forbidden"
+	CodeNotFound               = "not_found"
+	CodeMethodNotAllowed       = "method_not_allowed"
+	CodePayloadTooLarge        = "payload_too_large"
+	CodeTTLNotSatisfiable      = "ttl_not_satisfiable"
+	CodeRateLimited            = "rate_limited"
+	CodeCredentialsUnavailable = "credentials_unavailable"
+	CodeInternal               = "internal"
+)
+
+var titles = map[string]string{
+	CodeInvalidRequest:         "Invalid request",
+	CodeInvalidBucket:          "Invalid bucket",
+	CodeInvalidKey:             "Invalid key",
+	CodeInvalidMethod:          "Invalid method",
+	CodeInvalidExpiresIn:       "Invalid expires_in",
+	CodeUnauthenticated:        "Unauthenticated",
+	CodeForbidden:              "Forbidden",
+	CodeNotFound:               "Not found",
+	CodeMethodNotAllowed:       "Method not allowed",
+	CodePayloadTooLarge:        "Payload too large",
+	CodeTTLNotSatisfiable:      "TTL not satisfiable",
+	CodeRateLimited:            "Rate limited",
+	CodeCredentialsUnavailable: "Credentials unavailable",
+	CodeInternal:               "Internal error",
+}
+
+// Error is an API error: what the client is told. The cause, when set, is logged and
+// never sent.
+type Error struct {
+	Status     int
+	Code       string
+	Detail     string
+	Reason     string // forbidden only
+	RetryAfter int    // seconds, rate_limited only
+	Cause      error
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Detail, e.Cause)
+	}
+	return e.Code + ": " + e.Detail
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+func errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Problem is an RFC 9457 problem document.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// asError turns any error into an API error. Errors it does not know become a
+// generic 500; their cause is kept for the log only.
+func asError(err error) *Error {
+	var (
+		ae *Error
+		ie *policy.InvalidError
+		de *policy.DeniedError
+		te *policy.TTLError
+		ce *policy.CredentialsError
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &ie):
+		code := map[policy.Field]string{
+			policy.FieldBucket:    CodeInvalidBucket,
+			policy.FieldKey:       CodeInvalidKey,
+			policy.FieldMethod:    CodeInvalidMethod,
+			policy.FieldExpiresIn: CodeInvalidExpiresIn,
+		}[ie.Field]
+		if code == "" {
+			code = CodeInvalidRequest
+		}
+		return &Error{Status: http.StatusBadRequest, Code: code, Detail: ie.Detail}
+	case errors.As(err, &de):
+		return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Reason: string(de.Reason), Detail: de.Detail}
+	case errors.As(err, &te):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: CodeTTLNotSatisfiable,
+			Detail: fmt.Sprintf("strict_ttl is set and the lifetime would be capped by %s to %d seconds", te.CappedBy, te.Effective)}
+	case errors.As(err, &ce):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeCredentialsUnavailable,
+			Detail: "the signing credentials expire too soon to sign a URL; try again shortly", Cause: err}
+	default:
+		return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Detail: "an internal error occurred", Cause: err}
+	}
+}
+
+// problem builds the document for an API error.
+func (e *Error) problem() Problem {
+	title := titles[e.Code]
+	if title == "" {
+		title = http.StatusText(e.Status)
+	}
+	return Problem{
+		Type:   "urn:presignd:problem:" + e.Code,
+		Title:  title,
+		Status: e.Status,
+		Detail: e.Detail,
+		Code:   e.Code,
+		Reason: e.Reason,
+	}
+}
+
+// writeError is the one place an error becomes a response.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e := asError(err)
+	if e.Status >= 500 && e.Cause != nil {
+		log.Error("request failed", "request_id", requestID(r.Context()), "code", e.Code, "error", e.Cause.Error())
+	}
+	h := w.Header()
+	switch e.Code {
+	case CodeUnauthenticated:
+		h.Set("WWW-Authenticate", `Bearer realm="presignd"`)
+	case CodeRateLimited:
+		h.Set("Retry-After", strconv.Itoa(max(e.RetryAfter, 1)))
+	}
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(e.problem())
+}

@@ -1,0 +1,142 @@
+package api
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Outcomes of a presign decision, as metrics and the audit log report them.
+const (
+	outcomeIssued      = "issued"
+	outcomeDenied      = "denied"
+	outcomeInvalid     = "invalid"
+	outcomeRateLimited = "rate_limited"
+	outcomeError       = "error"
+)
+
+type metrics struct {
+	requests        *prometheus.CounterVec
+	duration        prometheus.Histogram
+	ttlCapped       *prometheus.CounterVec
+	authFailures    *prometheus.CounterVec
+	credsExpiry     prometheus.Gauge
+	reloadOK        prometheus.Gauge
+	reloadTime      prometheus.Gauge
+	httpRequests    *prometheus.CounterVec
+	httpDuration    *prometheus.HistogramVec
+	panics          prometheus.Counter
+	mu              sync.Mutex
+	clients         map[string]bool
+}
+
+func newMetrics(reg prometheus.Registerer, b BuildInfo) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "presignd_presign_requests_total",
+			Help: "Presign decisions by client, operation and outcome (issued, denied, invalid, rate_limited, error).",
+		}, []string{"client", "operation", "outcome"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "presignd_presign_duration_seconds",
+			Help:    "Time spent deciding and signing one URL.",
+			Buckets: []float64{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1},
+		}),
+		ttlCapped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "presignd_ttl_capped_total",
+			Help: "Issued URLs whose lifetime was capped, by the binding limit (policy, s3_max, credentials).",
+		}, []string{"cause"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "presignd_auth_failures_total",
+			Help: "Requests refused authentication, by reason (missing, malformed, unknown_token).",
+		}, []string{"reason"}),
+		credsExpiry: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "presignd_credentials_expiry_timestamp_seconds",
+			Help: "Unix time at which the signing credentials expire; 0 when they do not expire.",
+		}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "presignd_config_last_reload_successful",
+			Help: "Whether the last config load or reload succeeded (1) or failed (0).",
+		}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "presignd_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful config load or reload.",
+		}),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "presignd_http_requests_total",
+			Help: "HTTP requests by route pattern and status code.",
+		}, []string{"route", "code"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "presignd_http_request_duration_seconds",
+			Help:    "HTTP request durations by route pattern.",
+			Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5},
+		}, []string{"route"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "presignd_panics_recovered_total",
+			Help: "Handler panics recovered into a 500 response.",
+		}),
+		clients: map[string]bool{},
+	}
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "presignd_build_info",
+		Help:        "Always 1; the labels describe the running binary.",
+		ConstLabels: prometheus.Labels{"version": b.Version, "revision": b.Revision, "goversion": b.GoVersion},
+	})
+	info.Set(1)
+	for _, c := range []prometheus.Collector{
+		m.requests, m.duration, m.ttlCapped, m.authFailures, m.credsExpiry, m.reloadOK, m.reloadTime,
+		m.httpRequests, m.httpDuration, m.panics, info,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range []string{authMissing, authMalformed, authUnknown} {
+		m.authFailures.WithLabelValues(r)
+	}
+	return m, nil
+}
+
+// setClients records the configured client names; only these become label values.
+// Series of removed clients are dropped.
+func (m *metrics) setClients(names []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	next := make(map[string]bool, len(names))
+	for _, n := range names {
+		next[n] = true
+	}
+	for n := range m.clients {
+		if !next[n] {
+			m.requests.DeletePartialMatch(prometheus.Labels{"client": n})
+		}
+	}
+	m.clients = next
+}
+
+func (m *metrics) reloaded(ok bool, at time.Time) {
+	if ok {
+		m.reloadOK.Set(1)
+		m.reloadTime.Set(float64(at.Unix()))
+		return
+	}
+	m.reloadOK.Set(0)
+}
+
+func (m *metrics) credentialsExpiry(c aws.Credentials) {
+	v := 0.0
+	if c.CanExpire {
+		v = float64(c.Expires.Unix())
+	}
+	m.credsExpiry.Set(v)
+}
+
+func (m *metrics) observeHTTP(route string, code int, d time.Duration) {
+	m.httpRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
+}

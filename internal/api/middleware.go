@@ -1,0 +1,192 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+)
+
+type ctxKey int
+
+const (
+	ctxRequestID ctxKey = iota
+	ctxCaller
+)
+
+// apiHandler adapts a handler that returns an error to http.Handler; every error
+// becomes a problem response in writeError.
+func (s *Server) apiHandler(_ string, h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, r, s.log, err)
+		}
+	}
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxRequestID).(string)
+	return id
+}
+
+// requestID takes X-Request-Id when it is short and printable, else makes one, and
+// echoes it in the response.
+func (s *Server) requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequestID, id)))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// recoverPanics turns a panic into a 500 problem, logged and counted.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.metrics.panics.Inc()
+			s.log.Error("panic in handler", "request_id", requestID(r.Context()), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			writeError(w, r, s.log, errorf(http.StatusInternalServerError, CodeInternal, "an internal error occurred"))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// instrument counts requests and their durations by route pattern, never by raw path.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		if sw.status == http.StatusNotFound && route != "/healthz" {
+			route = "unmatched"
+		}
+		s.metrics.observeHTTP(route, sw.status, time.Since(start))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status  int
+	written bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.written {
+		w.status, w.written = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.written = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Auth failure reasons, as the metric reports them.
+const (
+	authMissing   = "missing"
+	authMalformed = "malformed"
+	authUnknown   = "unknown_token"
+)
+
+// authenticate finds the caller by the SHA-256 of its bearer token, compared in
+// constant time, and applies its rate limit.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, reason := s.lookupToken(r.Header.Get("Authorization"))
+		if c == nil {
+			s.metrics.authFailures.WithLabelValues(reason).Inc()
+			detail := map[string]string{
+				authMissing:   "send Authorization: Bearer <token>",
+				authMalformed: "the Authorization header is not of the form Bearer <token>",
+				authUnknown:   "the bearer token is not valid",
+			}[reason]
+			writeError(w, r, s.log, errorf(http.StatusUnauthorized, CodeUnauthenticated, "%s", detail))
+			return
+		}
+		if c.limiter != nil {
+			res := c.limiter.Reserve()
+			if d := res.Delay(); d > 0 {
+				res.Cancel()
+				s.metrics.requests.WithLabelValues(c.name, operationOf(r), outcomeRateLimited).Inc()
+				e := errorf(http.StatusTooManyRequests, CodeRateLimited, "client %s is over its rate limit; retry later", c.name)
+				e.RetryAfter = int(math.Ceil(d.Seconds()))
+				writeError(w, r, s.log, e)
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxCaller, c)))
+	})
+}
+
+func (s *Server) lookupToken(header string) (*caller, string) {
+	if header == "" {
+		return nil, authMissing
+	}
+	scheme, token, ok := strings.Cut(header, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
+		return nil, authMalformed
+	}
+	sum := sha256.Sum256([]byte(token))
+	c, found := s.state.Load().tokens[sum]
+	if !found || subtle.ConstantTimeCompare(c.hash[:], sum[:]) != 1 {
+		return nil, authUnknown
+	}
+	return c, ""
+}
+
+func callerFrom(ctx context.Context) *caller {
+	c, _ := ctx.Value(ctxCaller).(*caller)
+	return c
+}
+
+// operationOf names the API operation of a request, for metrics.
+func operationOf(r *http.Request) string {
+	p := strings.TrimPrefix(r.URL.Path, "/v1/")
+	switch p {
+	case "presign", "presign/batch", "presign/post", "explain",
+		"multipart/create", "multipart/parts", "multipart/complete", "multipart/abort":
+		return strings.ReplaceAll(p, "/", "_")
+	}
+	return "other"
+}

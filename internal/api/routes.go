@@ -1,0 +1,50 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler is the API. When admin is true, the admin routes are served on it too (for
+// a config without admin_listen). Every route here is described in openapi.yaml.
+func (s *Server) Handler(admin bool) http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.requestID, s.instrument, s.recoverPanics)
+	r.NotFound(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
+		return errorf(http.StatusNotFound, CodeNotFound, "there is no such route")
+	}))
+	r.MethodNotAllowed(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
+		return errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "this route does not accept that HTTP method")
+	}))
+
+	r.Route("/v1", func(r chi.Router) {
+		r.Use(s.authenticate)
+		r.Method(http.MethodPost, "/presign", s.handlePresign())
+	})
+	if admin {
+		s.adminRoutes(r)
+	}
+	return r
+}
+
+// AdminHandler serves /healthz, /readyz and /metrics.
+func (s *Server) AdminHandler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.requestID, s.instrument, s.recoverPanics)
+	r.NotFound(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
+		return errorf(http.StatusNotFound, CodeNotFound, "there is no such route")
+	}))
+	r.MethodNotAllowed(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
+		return errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "this route does not accept that HTTP method")
+	}))
+	s.adminRoutes(r)
+	return r
+}
+
+func (s *Server) adminRoutes(r chi.Router) {
+	r.Get("/healthz", s.handleHealthz)
+	r.Get("/readyz", s.handleReadyz)
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+}

@@ -1,0 +1,161 @@
+// Package api is presignd's HTTP surface: authentication, request decoding, problem
+// responses, the audit log, metrics and the admin endpoints.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/presignd/presignd/internal/config"
+	"github.com/presignd/presignd/internal/policy"
+	"github.com/presignd/presignd/internal/signer"
+)
+
+// Presigner is what the API needs from the signer.
+type Presigner interface {
+	Credentials(ctx context.Context) (aws.Credentials, error)
+	Refresh(ctx context.Context) (aws.Credentials, bool, error)
+	Presign(ctx context.Context, req signer.Request) (signer.Presigned, error)
+}
+
+// Options are the Server's dependencies.
+type Options struct {
+	Config   *config.Config
+	Signer   Presigner
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	Now      func() time.Time
+	Build    BuildInfo
+}
+
+// BuildInfo describes the running binary.
+type BuildInfo struct {
+	Version, Revision, GoVersion string
+}
+
+// Server serves the API and the admin endpoints.
+type Server struct {
+	signer   Presigner
+	log      *slog.Logger
+	now      func() time.Time
+	metrics  *metrics
+	registry *prometheus.Registry
+	state    atomic.Pointer[state]
+	draining atomic.Bool
+}
+
+// state is everything derived from one config; a reload swaps it whole.
+type state struct {
+	cfg     *config.Config
+	policy  *policy.Policy
+	tokens  map[[sha256.Size]byte]*caller
+	callers map[string]*caller
+}
+
+// caller is an authenticated client.
+type caller struct {
+	name    string
+	hash    [sha256.Size]byte
+	limiter *rate.Limiter // nil: unlimited
+}
+
+// New builds a Server from a validated config.
+func New(o Options) (*Server, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{signer: o.Signer, log: o.Logger, now: o.Now, registry: o.Registry}
+	m, err := newMetrics(o.Registry, o.Build)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	if err := s.SetConfig(o.Config); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SetConfig replaces the config atomically. Requests in flight finish on the old one.
+// Rate limiters of clients that keep the same limits keep their state.
+func (s *Server) SetConfig(cfg *config.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	pol, err := cfg.Policy()
+	if err != nil {
+		return err
+	}
+	old := s.state.Load()
+	st := &state{cfg: cfg, policy: pol, tokens: map[[sha256.Size]byte]*caller{}, callers: map[string]*caller{}}
+	for _, cl := range cfg.Clients {
+		var h [sha256.Size]byte
+		if _, err := hex.Decode(h[:], []byte(cl.TokenSHA256.Reveal())); err != nil {
+			return fmt.Errorf("client %s: token_sha256 is not hex", cl.Name)
+		}
+		c := &caller{name: cl.Name, hash: h}
+		if rl := cl.RateLimit; rl != nil {
+			c.limiter = rate.NewLimiter(rate.Limit(rl.RPS), rl.Burst)
+			if old != nil {
+				if prev, ok := old.callers[cl.Name]; ok && prev.limiter != nil &&
+					prev.limiter.Limit() == c.limiter.Limit() && prev.limiter.Burst() == c.limiter.Burst() {
+					c.limiter = prev.limiter
+				}
+			}
+		}
+		st.tokens[h] = c
+		st.callers[cl.Name] = c
+	}
+	s.state.Store(st)
+	s.metrics.setClients(pol.ClientNames())
+	return nil
+}
+
+// Config returns the config in force.
+func (s *Server) Config() *config.Config { return s.state.Load().cfg }
+
+// Drain makes /readyz answer 503 from now on; requests are still served.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// ReloadResult records a reload attempt in the metrics.
+func (s *Server) ReloadResult(ok bool) { s.metrics.reloaded(ok, s.now()) }
+
+// Ready reports why presignd cannot serve, or nil.
+func (s *Server) Ready(ctx context.Context) error {
+	switch {
+	case s.draining.Load():
+		return errors.New("draining")
+	case s.state.Load() == nil:
+		return errors.New("no config loaded")
+	}
+	if _, err := s.credentials(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// credentials retrieves the signing credentials and records their expiry.
+func (s *Server) credentials(ctx context.Context) (aws.Credentials, error) {
+	c, err := s.signer.Credentials(ctx)
+	if err != nil {
+		return c, err
+	}
+	s.metrics.credentialsExpiry(c)
+	return c, nil
+}

@@ -1,0 +1,217 @@
+// Package config reads and validates presignd's YAML configuration.
+//
+// Decoding is strict: an unknown key is an error. Validation reports every problem at
+// once, each with its path in the file (clients[2].grants[0].max_ttl).
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/presignd/presignd/internal/policy"
+)
+
+// Defaults for optional settings.
+const (
+	DefaultDrainDelay    = 5 * time.Second
+	DefaultShutdownGrace = 20 * time.Second
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Listen      string            `yaml:"listen"`
+	AdminListen string            `yaml:"admin_listen"`
+	S3          S3                `yaml:"s3"`
+	Buckets     map[string]Bucket `yaml:"buckets"`
+	CORS        CORS              `yaml:"cors"`
+	Shutdown    Shutdown          `yaml:"shutdown"`
+	Clients     []Client          `yaml:"clients"`
+}
+
+// S3 is where and how URLs are signed by default.
+type S3 struct {
+	Region         string `yaml:"region"`
+	Endpoint       string `yaml:"endpoint"`
+	PathStyle      bool   `yaml:"path_style"`
+	Profile        string `yaml:"profile"`
+	PublicEndpoint string `yaml:"public_endpoint"`
+}
+
+// Bucket overrides the s3 block for one bucket. Unset fields inherit.
+type Bucket struct {
+	Region         string `yaml:"region"`
+	Endpoint       string `yaml:"endpoint"`
+	PathStyle      *bool  `yaml:"path_style"`
+	PublicEndpoint string `yaml:"public_endpoint"`
+}
+
+// CORS lists the browser origins allowed to call the API.
+type CORS struct {
+	AllowedOrigins []string `yaml:"allowed_origins"`
+}
+
+// Shutdown tunes the graceful drain on SIGTERM.
+type Shutdown struct {
+	// DrainDelay is how long presignd keeps serving with /readyz at 503.
+	DrainDelay *Duration `yaml:"drain_delay"`
+	// Grace is how long in-flight requests get to finish once the listeners close.
+	Grace *Duration `yaml:"grace"`
+}
+
+// Client is one caller.
+type Client struct {
+	Name        string     `yaml:"name"`
+	TokenSHA256 Secret     `yaml:"token_sha256"`
+	RateLimit   *RateLimit `yaml:"rate_limit"`
+	Grants      []Grant    `yaml:"grants"`
+}
+
+// RateLimit is a token bucket: rps tokens a second, up to burst at once.
+type RateLimit struct {
+	RPS   float64 `yaml:"rps"`
+	Burst int     `yaml:"burst"`
+}
+
+// Grant allows a client some methods under some prefixes of one bucket.
+type Grant struct {
+	Bucket           string    `yaml:"bucket"`
+	Prefixes         []string  `yaml:"prefixes"`
+	Methods          []string  `yaml:"methods"`
+	MaxTTL           *Duration `yaml:"max_ttl"`
+	ContentTypes     []string  `yaml:"content_types"`
+	MaxContentLength *int64    `yaml:"max_content_length"`
+}
+
+// Secret is a string that never prints: fmt, logs and JSON see "[redacted]".
+type Secret string
+
+// String hides the value.
+func (Secret) String() string { return "[redacted]" }
+
+// GoString hides the value from %#v.
+func (Secret) GoString() string { return `"[redacted]"` }
+
+// MarshalJSON hides the value.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+
+// MarshalYAML hides the value.
+func (Secret) MarshalYAML() (any, error) { return "[redacted]", nil }
+
+// Reveal returns the value itself.
+func (s Secret) Reveal() string { return string(s) }
+
+// Load reads and validates the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the config file: %w", err)
+	}
+	return Parse(data)
+}
+
+// Parse decodes strictly and validates. The error, when there is one, is a *Problems
+// listing every problem found.
+func Parse(data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &Problems{List: []string{yamlError(err)}}
+	}
+	if root.Kind == 0 {
+		return nil, &Problems{List: []string{"the file is empty"}}
+	}
+	var probs Problems
+	checkKeys(&root, &probs)
+	if len(probs.List) > 0 {
+		return nil, &probs
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, &Problems{List: []string{yamlError(err)}}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func yamlError(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return strings.Join(te.Errors, "; ")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// Problems is every validation problem of a config, each "path: message".
+type Problems struct {
+	List     []string
+	Warnings []string
+}
+
+func (p *Problems) Error() string {
+	if len(p.List) == 1 {
+		return "invalid config: " + p.List[0]
+	}
+	return fmt.Sprintf("invalid config, %d problems:\n  %s", len(p.List), strings.Join(p.List, "\n  "))
+}
+
+func (p *Problems) add(path, format string, args ...any) {
+	p.List = append(p.List, path+": "+fmt.Sprintf(format, args...))
+}
+
+// DrainDelay is the configured drain delay or its default.
+func (c *Config) DrainDelay() time.Duration {
+	if c.Shutdown.DrainDelay != nil {
+		return c.Shutdown.DrainDelay.D
+	}
+	return DefaultDrainDelay
+}
+
+// ShutdownGrace is the configured grace period or its default.
+func (c *Config) ShutdownGrace() time.Duration {
+	if c.Shutdown.Grace != nil {
+		return c.Shutdown.Grace.D
+	}
+	return DefaultShutdownGrace
+}
+
+// Policy builds the policy the config describes.
+func (c *Config) Policy() (*policy.Policy, error) {
+	clients := make([]policy.Client, len(c.Clients))
+	for i, cl := range c.Clients {
+		pc := policy.Client{Name: cl.Name, Grants: make([]policy.Grant, len(cl.Grants))}
+		for j, g := range cl.Grants {
+			pg := policy.Grant{
+				Bucket:       g.Bucket,
+				Prefixes:     g.Prefixes,
+				Methods:      g.Methods,
+				ContentTypes: g.ContentTypes,
+			}
+			if g.MaxTTL != nil {
+				pg.MaxTTL = g.MaxTTL.D
+			}
+			if g.MaxContentLength != nil {
+				pg.MaxContentLength = *g.MaxContentLength
+			}
+			pc.Grants[j] = pg
+		}
+		clients[i] = pc
+	}
+	return policy.New(clients)
+}
+
+// HashToken is the hex SHA-256 of a bearer token, as token_sha256 holds it.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,303 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/presignd/presignd/internal/policy"
+)
+
+var (
+	clientNameRE = regexp.MustCompile(`^[a-z0-9._-]+$`)
+	hexSHA256RE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	regionRE     = regexp.MustCompile(`^[a-z0-9-]+$`)
+	mediaRangeRE = regexp.MustCompile(`^([a-z0-9][a-z0-9!#$&^_.+-]*/([a-z0-9][a-z0-9!#$&^_.+-]*|\*)|\*/\*)$`)
+)
+
+// Validate reports every problem of the config at once, as a *Problems.
+func (c *Config) Validate() error {
+	var p Problems
+	checkHostPort(&p, "listen", c.Listen, true)
+	checkHostPort(&p, "admin_listen", c.AdminListen, false)
+	if c.AdminListen != "" && c.AdminListen == c.Listen {
+		p.add("admin_listen", "must differ from listen (leave it empty to serve admin routes on listen)")
+	}
+
+	if c.S3.Region == "" {
+		p.add("s3.region", "is required")
+	} else if !regionRE.MatchString(c.S3.Region) {
+		p.add("s3.region", "%q is not a region name", c.S3.Region)
+	}
+	checkEndpoint(&p, "s3.endpoint", c.S3.Endpoint)
+	checkEndpoint(&p, "s3.public_endpoint", c.S3.PublicEndpoint)
+
+	for _, name := range sortedKeys(c.Buckets) {
+		b := c.Buckets[name]
+		path := "buckets." + name
+		if err := policy.ValidateBucket(name); err != nil {
+			p.add(path, "%s", detail(err))
+		}
+		if b.Region != "" && !regionRE.MatchString(b.Region) {
+			p.add(path+".region", "%q is not a region name", b.Region)
+		}
+		checkEndpoint(&p, path+".endpoint", b.Endpoint)
+		checkEndpoint(&p, path+".public_endpoint", b.PublicEndpoint)
+	}
+
+	for i, o := range c.CORS.AllowedOrigins {
+		path := fmt.Sprintf("cors.allowed_origins[%d]", i)
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			p.add(path, "%q is not an origin such as https://app.example.com", o)
+		}
+	}
+
+	if c.Shutdown.DrainDelay != nil && (c.Shutdown.DrainDelay.D < 0 || c.Shutdown.DrainDelay.D > 5*60e9) {
+		p.add("shutdown.drain_delay", "must be between 0s and 5m")
+	}
+	if c.Shutdown.Grace != nil && (c.Shutdown.Grace.D < 0 || c.Shutdown.Grace.D > 10*60e9) {
+		p.add("shutdown.grace", "must be between 0s and 10m")
+	}
+
+	if len(c.Clients) == 0 {
+		p.add("clients", "at least one client is required")
+	}
+	names := map[string]int{}
+	hashes := map[string]int{}
+	for i, cl := range c.Clients {
+		path := fmt.Sprintf("clients[%d]", i)
+		switch {
+		case cl.Name == "":
+			p.add(path+".name", "is required")
+		case !clientNameRE.MatchString(cl.Name):
+			p.add(path+".name", "%q may contain only lowercase letters, digits, '.', '_' and '-'", cl.Name)
+		default:
+			if j, dup := names[cl.Name]; dup {
+				p.add(path+".name", "%q is already the name of clients[%d]", cl.Name, j)
+			}
+			names[cl.Name] = i
+		}
+		h := string(cl.TokenSHA256)
+		switch {
+		case h == "":
+			p.add(path+".token_sha256", "is required (presignd hash-token prints it)")
+		case !hexSHA256RE.MatchString(h):
+			p.add(path+".token_sha256", "must be 64 lowercase hex digits (presignd hash-token prints it)")
+		default:
+			if j, dup := hashes[h]; dup {
+				p.add(path+".token_sha256", "is the same as that of clients[%d]; every client needs its own token", j)
+			}
+			hashes[h] = i
+		}
+		if rl := cl.RateLimit; rl != nil {
+			if !(rl.RPS > 0) {
+				p.add(path+".rate_limit.rps", "must be above 0")
+			}
+			if rl.Burst < 1 {
+				p.add(path+".rate_limit.burst", "must be at least 1")
+			}
+		}
+		if len(cl.Grants) == 0 {
+			p.add(path+".grants", "at least one grant is required")
+		}
+		for j, g := range cl.Grants {
+			checkGrant(&p, fmt.Sprintf("%s.grants[%d]", path, j), cl.Name, g)
+		}
+	}
+	if len(p.List) > 0 {
+		return &p
+	}
+	return nil
+}
+
+func checkGrant(p *Problems, path, client string, g Grant) {
+	if g.Bucket == "" {
+		p.add(path+".bucket", "is required")
+	} else if err := policy.ValidateBucket(g.Bucket); err != nil {
+		p.add(path+".bucket", "%s", detail(err))
+	}
+	for k, pfx := range g.Prefixes {
+		kp := fmt.Sprintf("%s.prefixes[%d]", path, k)
+		if pfx != "" && !strings.HasSuffix(pfx, "/") {
+			p.add(kp, "%q must be \"\" (the whole bucket) or end in \"/\"", pfx)
+			continue
+		}
+		exp, err := policy.Expand(pfx, policy.Attributes{"client": nonEmpty(client)})
+		if err != nil {
+			p.add(kp, "%s", err)
+			continue
+		}
+		if exp != "" {
+			// A prefix must itself be the start of a valid key.
+			if err := policy.ValidateKey(exp + "x"); err != nil {
+				p.add(kp, "%q can never match a valid key: %s", pfx, detail(err))
+			}
+		}
+	}
+	if len(g.Methods) == 0 {
+		p.add(path+".methods", "at least one of GET, PUT, HEAD, DELETE is required")
+	}
+	seen := map[string]bool{}
+	for k, m := range g.Methods {
+		mp := fmt.Sprintf("%s.methods[%d]", path, k)
+		switch {
+		case !contains(policy.Methods, m):
+			p.add(mp, "%q is not one of GET, PUT, HEAD, DELETE", m)
+		case seen[m]:
+			p.add(mp, "%s is listed twice", m)
+		}
+		seen[m] = true
+	}
+	switch {
+	case g.MaxTTL == nil:
+		p.add(path+".max_ttl", "is required (a Go duration such as 1h, or days such as 7d)")
+	case g.MaxTTL.D < 1e9:
+		p.add(path+".max_ttl", "%s is below the minimum of 1s", g.MaxTTL)
+	case g.MaxTTL.D > policy.S3MaxTTL:
+		p.add(path+".max_ttl", "%s is above 7d, the longest S3 allows", g.MaxTTL)
+	}
+	for k, ct := range g.ContentTypes {
+		if !mediaRangeRE.MatchString(strings.ToLower(ct)) {
+			p.add(fmt.Sprintf("%s.content_types[%d]", path, k), "%q is not a media type such as image/png or image/*", ct)
+		}
+	}
+	if g.MaxContentLength != nil && *g.MaxContentLength < 1 {
+		p.add(path+".max_content_length", "must be at least 1 byte")
+	}
+	if g.MaxContentLength != nil && *g.MaxContentLength > 5<<40 {
+		p.add(path+".max_content_length", "is above 5 TiB, the largest object S3 stores")
+	}
+}
+
+func nonEmpty(s string) string {
+	if s == "" {
+		return "client"
+	}
+	return s
+}
+
+func checkHostPort(p *Problems, path, v string, required bool) {
+	if v == "" {
+		if required {
+			p.add(path, "is required (host:port, such as 127.0.0.1:8080)")
+		}
+		return
+	}
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		p.add(path, "%q is not host:port", v)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		p.add(path, "%q has no valid port", v)
+	}
+}
+
+func checkEndpoint(p *Problems, path, v string) {
+	if v == "" {
+		return
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		p.add(path, "%q must be an http or https URL such as https://s3.example.com", v)
+	}
+}
+
+func detail(err error) string {
+	if ie, ok := err.(*policy.InvalidError); ok {
+		return ie.Detail
+	}
+	return err.Error()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// checkKeys walks the YAML tree beside the Config type and reports every unknown key
+// with its path, so a misspelt key is named where it stands.
+func checkKeys(root *yaml.Node, p *Problems) {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	walkKeys(n, reflect.TypeFor[Config](), "", p)
+}
+
+func walkKeys(n *yaml.Node, t reflect.Type, path string, p *Problems) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode || t == reflect.TypeFor[Duration]() {
+			return
+		}
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+				fields[tag] = f.Type
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			kp := join(path, k)
+			ft, ok := fields[k]
+			if !ok {
+				p.add(kp, "unknown key (line %d)", n.Content[i].Line)
+				continue
+			}
+			walkKeys(n.Content[i+1], ft, kp, p)
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return
+		}
+		for i, item := range n.Content {
+			walkKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), p)
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			walkKeys(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), p)
+		}
+	}
+}
+
+func join(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,321 @@
+// Package policy decides whether a client may have a pre-signed URL and for how long.
+//
+// It is pure: plain values in (client, bucket, key, method, requested lifetime, the
+// current time and the signing credentials' expiry), a Decision or a typed error out.
+// It imports only the standard library.
+package policy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Methods a grant can allow.
+const (
+	MethodGet    = "GET"
+	MethodPut    = "PUT"
+	MethodHead   = "HEAD"
+	MethodDelete = "DELETE"
+)
+
+// Methods lists every method a grant can name, in a stable order.
+var Methods = []string{MethodGet, MethodPut, MethodHead, MethodDelete}
+
+// S3MaxTTL is the longest lifetime SigV4 allows for a pre-signed URL.
+const S3MaxTTL = 7 * 24 * time.Hour
+
+// CredentialsMargin is kept between a URL's expiry and the expiry of the temporary
+// credentials that signed it, so that a URL never outlives its credentials.
+const CredentialsMargin = time.Minute
+
+// Cap names the limit that shortened a requested lifetime.
+type Cap string
+
+// The limits that can cap a lifetime, in the order that breaks ties.
+const (
+	CapNone        Cap = ""
+	CapPolicy      Cap = "policy"
+	CapS3Max       Cap = "s3_max"
+	CapCredentials Cap = "credentials"
+)
+
+// Grant allows a client some methods on some key prefixes of one bucket.
+type Grant struct {
+	Bucket   string
+	Prefixes []string // "" (whole bucket) or ending in "/"; placeholders already expanded
+	Methods  []string
+	MaxTTL   time.Duration
+	// ContentTypes, when set, requires uploads to declare a matching content type.
+	// An entry is a media type ("image/png") or a wildcard ("image/*", "*/*").
+	ContentTypes []string
+	// MaxContentLength, when above zero, requires uploads to declare a size not above it.
+	MaxContentLength int64
+}
+
+// Client is a caller and its grants.
+type Client struct {
+	Name   string
+	Grants []Grant
+}
+
+// Request is what a client asks for.
+type Request struct {
+	Bucket string
+	Key    string
+	Method string
+	// TTL is the requested lifetime in whole seconds.
+	TTL       int64
+	StrictTTL bool
+	// ContentType and ContentLength are the upload's declared type and size;
+	// ContentLength is -1 when no size was declared.
+	ContentType   string
+	ContentLength int64
+}
+
+// Env is the state of the world a decision depends on.
+type Env struct {
+	Now time.Time
+	// CredentialsExpire is false for credentials that do not expire.
+	CredentialsExpire bool
+	CredentialsExpiry time.Time
+}
+
+// Decision is an allowed request.
+type Decision struct {
+	Client string
+	// GrantIndex is the position of the allowing grant in the client's grants.
+	GrantIndex int
+	Grant      *Grant
+	Prefix     string // the grant prefix the key sits under
+	// TTL is the effective lifetime in whole seconds.
+	TTL      int64
+	CappedBy Cap
+	// Limits holds every limit that applied, in seconds, by cause.
+	Limits map[Cap]int64
+}
+
+// Policy holds every client and its grants, indexed for decisions.
+type Policy struct {
+	clients map[string]*compiledClient
+}
+
+type compiledClient struct {
+	Client
+	byBucket map[string][]int // bucket -> grant indexes, in config order
+}
+
+// New builds a Policy. Placeholders in prefixes are expanded per client.
+func New(clients []Client) (*Policy, error) {
+	p := &Policy{clients: make(map[string]*compiledClient, len(clients))}
+	for _, c := range clients {
+		if _, dup := p.clients[c.Name]; dup {
+			return nil, fmt.Errorf("client %q is defined twice", c.Name)
+		}
+		cc := &compiledClient{Client: Client{Name: c.Name}, byBucket: map[string][]int{}}
+		attrs := Attributes{"client": c.Name}
+		for _, g := range c.Grants {
+			ng := g
+			ng.Prefixes = make([]string, len(g.Prefixes))
+			for j, pfx := range g.Prefixes {
+				exp, err := Expand(pfx, attrs)
+				if err != nil {
+					return nil, fmt.Errorf("client %q: %w", c.Name, err)
+				}
+				ng.Prefixes[j] = exp
+			}
+			if len(ng.Prefixes) == 0 {
+				ng.Prefixes = []string{""}
+			}
+			cc.byBucket[ng.Bucket] = append(cc.byBucket[ng.Bucket], len(cc.Grants))
+			cc.Grants = append(cc.Grants, ng)
+		}
+		p.clients[c.Name] = cc
+	}
+	return p, nil
+}
+
+// Client returns a client's grants, with placeholders expanded.
+func (p *Policy) Client(name string) (Client, bool) {
+	c, ok := p.clients[name]
+	if !ok {
+		return Client{}, false
+	}
+	return c.Client, true
+}
+
+// ClientNames returns the configured client names, sorted.
+func (p *Policy) ClientNames() []string {
+	names := make([]string, 0, len(p.clients))
+	for n := range p.clients {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Decide checks a request against the client's grants and computes its lifetime.
+//
+// The request is validated first (InvalidError). A request no grant allows gets a
+// DeniedError naming the most specific reason. A lifetime that would be capped
+// under StrictTTL gets a TTLError; credentials too close to expiry a CredentialsError.
+func (p *Policy) Decide(client string, req Request, env Env) (Decision, error) {
+	if err := ValidateRequest(req); err != nil {
+		return Decision{}, err
+	}
+	c, ok := p.clients[client]
+	if !ok {
+		return Decision{}, &DeniedError{Reason: ReasonBucketNotAllowed, Detail: fmt.Sprintf("no grant allows bucket %q", req.Bucket)}
+	}
+	gi, prefix, err := c.match(req)
+	if err != nil {
+		return Decision{}, err
+	}
+	g := &c.Grants[gi]
+	d := Decision{Client: client, GrantIndex: gi, Grant: g, Prefix: prefix}
+	d.TTL, d.CappedBy, d.Limits = effectiveTTL(req.TTL, g.MaxTTL, env)
+	if d.TTL < 1 {
+		return d, &CredentialsError{Expiry: env.CredentialsExpiry}
+	}
+	if d.CappedBy != CapNone && req.StrictTTL {
+		return d, &TTLError{Requested: req.TTL, Effective: d.TTL, CappedBy: d.CappedBy}
+	}
+	return d, nil
+}
+
+// match finds the grant that allows req. When several do, the one with the longest
+// max_ttl wins, then the first in the config. When none does, the error names the
+// furthest stage any grant reached: bucket, prefix, method, then upload rules.
+func (c *compiledClient) match(req Request) (int, string, error) {
+	idx := c.byBucket[req.Bucket]
+	if len(idx) == 0 {
+		return -1, "", &DeniedError{Reason: ReasonBucketNotAllowed, Detail: fmt.Sprintf("no grant allows bucket %q", req.Bucket)}
+	}
+	best, bestPrefix := -1, ""
+	var uploadErr *DeniedError
+	coversKey := false
+	for _, i := range idx {
+		g := &c.Grants[i]
+		prefix, ok := coveringPrefix(g.Prefixes, req.Key)
+		if !ok {
+			continue
+		}
+		coversKey = true
+		if !hasMethod(g.Methods, req.Method) {
+			continue
+		}
+		if req.Method == MethodPut {
+			if err := checkUpload(g, req.ContentType, req.ContentLength); err != nil {
+				if uploadErr == nil {
+					uploadErr = err
+				}
+				continue
+			}
+		}
+		if best < 0 || g.MaxTTL > c.Grants[best].MaxTTL {
+			best, bestPrefix = i, prefix
+		}
+	}
+	switch {
+	case best >= 0:
+		return best, bestPrefix, nil
+	case uploadErr != nil:
+		return -1, "", uploadErr
+	case coversKey:
+		return -1, "", &DeniedError{Reason: ReasonMethodNotAllowed, Detail: fmt.Sprintf("method %s is not allowed for this key", req.Method)}
+	default:
+		return -1, "", &DeniedError{Reason: ReasonPrefixNotAllowed, Detail: fmt.Sprintf("no grant on bucket %q covers this key", req.Bucket)}
+	}
+}
+
+// coveringPrefix returns the longest prefix in prefixes that key starts with,
+// compared byte for byte. Prefixes are "" or end in "/", so "uploads/" never
+// admits "uploads-evil/x".
+func coveringPrefix(prefixes []string, key string) (string, bool) {
+	found, ok := "", false
+	for _, p := range prefixes {
+		if strings.HasPrefix(key, p) && (!ok || len(p) > len(found)) {
+			found, ok = p, true
+		}
+	}
+	return found, ok
+}
+
+func hasMethod(methods []string, m string) bool {
+	for _, x := range methods {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+// checkUpload applies a grant's content type and size rules to an upload.
+func checkUpload(g *Grant, contentType string, contentLength int64) *DeniedError {
+	if len(g.ContentTypes) > 0 {
+		if contentType == "" {
+			return &DeniedError{Reason: ReasonContentTypeRequired, Detail: "this grant requires content_type"}
+		}
+		if !ContentTypeAllowed(g.ContentTypes, contentType) {
+			return &DeniedError{Reason: ReasonContentTypeNotAllowed, Detail: fmt.Sprintf("content type %q is not allowed", contentType)}
+		}
+	}
+	if g.MaxContentLength > 0 {
+		if contentLength < 0 {
+			return &DeniedError{Reason: ReasonContentLengthRequired, Detail: "this grant requires content_length"}
+		}
+		if contentLength > g.MaxContentLength {
+			return &DeniedError{Reason: ReasonContentLengthTooLarge, Detail: fmt.Sprintf("content length %d is above the limit of %d bytes", contentLength, g.MaxContentLength)}
+		}
+	}
+	return nil
+}
+
+// ContentTypeAllowed reports whether contentType matches one of the patterns. The
+// media type (before any parameters) is compared without regard to case; a pattern
+// "type/*" matches any subtype and "*/*" matches everything.
+func ContentTypeAllowed(patterns []string, contentType string) bool {
+	mt := mediaType(contentType)
+	for _, p := range patterns {
+		p = strings.ToLower(strings.TrimSpace(p))
+		switch {
+		case p == "*/*":
+			return true
+		case strings.HasSuffix(p, "/*"):
+			if strings.HasPrefix(mt, strings.TrimSuffix(p, "*")) && len(mt) > len(p)-1 {
+				return true
+			}
+		case p == mt:
+			return true
+		}
+	}
+	return false
+}
+
+func mediaType(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.ToLower(strings.TrimSpace(ct))
+}
+
+// effectiveTTL is min(requested, grant max, S3 max, credentials left - margin), in
+// seconds, and the limit that bound it when it is below the request.
+func effectiveTTL(requested int64, grantMax time.Duration, env Env) (int64, Cap, map[Cap]int64) {
+	limits := map[Cap]int64{
+		CapPolicy: int64(grantMax / time.Second),
+		CapS3Max:  int64(S3MaxTTL / time.Second),
+	}
+	if env.CredentialsExpire {
+		left := env.CredentialsExpiry.Sub(env.Now) - CredentialsMargin
+		limits[CapCredentials] = max(int64(left/time.Second), 0)
+	}
+	ttl, capped := requested, CapNone
+	for _, c := range []Cap{CapPolicy, CapS3Max, CapCredentials} {
+		if l, ok := limits[c]; ok && l < ttl {
+			ttl, capped = l, c
+		}
+	}
+	return ttl, capped, limits
+}

@@ -1,0 +1,106 @@
+package policy
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxKeyBytes is the longest object key S3 accepts.
+const MaxKeyBytes = 1024
+
+// ValidateRequest checks the request's values against S3's and presignd's rules.
+func ValidateRequest(req Request) error {
+	if err := ValidateBucket(req.Bucket); err != nil {
+		return err
+	}
+	if err := ValidateKey(req.Key); err != nil {
+		return err
+	}
+	if !hasMethod(Methods, req.Method) {
+		return &InvalidError{Field: FieldMethod, Detail: fmt.Sprintf("method %q is not one of GET, PUT, HEAD, DELETE", req.Method)}
+	}
+	if req.TTL < 1 {
+		return &InvalidError{Field: FieldExpiresIn, Detail: "expires_in must be at least 1 second"}
+	}
+	return nil
+}
+
+// ValidateBucket applies S3's bucket naming rules.
+func ValidateBucket(b string) error {
+	bad := func(why string) error {
+		return &InvalidError{Field: FieldBucket, Detail: fmt.Sprintf("bucket %q %s", clip(b), why)}
+	}
+	if len(b) < 3 || len(b) > 63 {
+		return bad("must be 3 to 63 characters long")
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return bad("may contain only lowercase letters, digits, '.' and '-'")
+		}
+	}
+	if !isAlnum(b[0]) || !isAlnum(b[len(b)-1]) {
+		return bad("must start and end with a letter or digit")
+	}
+	if strings.Contains(b, "..") {
+		return bad("must not contain two adjacent periods")
+	}
+	if _, err := netip.ParseAddr(b); err == nil {
+		return bad("must not be an IP address")
+	}
+	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
+		if strings.HasPrefix(b, p) {
+			return bad(fmt.Sprintf("must not start with %q", p))
+		}
+	}
+	for _, s := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"} {
+		if strings.HasSuffix(b, s) {
+			return bad(fmt.Sprintf("must not end with %q", s))
+		}
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+// ValidateKey applies presignd's object key rules: valid UTF-8, 1 to 1024 bytes, no
+// control characters, no leading "/", no "//", and no "." or ".." segment. Keys are
+// never normalised: what passes here is what is signed.
+func ValidateKey(k string) error {
+	bad := func(why string) error {
+		return &InvalidError{Field: FieldKey, Detail: "key " + why}
+	}
+	switch {
+	case k == "":
+		return bad("must not be empty")
+	case len(k) > MaxKeyBytes:
+		return bad(fmt.Sprintf("is %d bytes long, above S3's limit of %d", len(k), MaxKeyBytes))
+	case !utf8.ValidString(k):
+		return bad("is not valid UTF-8")
+	case k[0] == '/':
+		return bad("must not start with '/'")
+	case strings.Contains(k, "//"):
+		return bad("must not contain '//'")
+	}
+	for i, r := range k {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+			return bad(fmt.Sprintf("contains the control character U+%04X at byte %d", r, i))
+		}
+	}
+	for seg := range strings.SplitSeq(k, "/") {
+		if seg == "." || seg == ".." {
+			return bad(fmt.Sprintf("must not contain a %q segment", seg))
+		}
+	}
+	return nil
+}
+
+// clip shortens a value for an error message.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}

@@ -1,0 +1,284 @@
+// Package signer turns allowed requests into S3 pre-signed URLs with aws-sdk-go-v2.
+//
+// Issuing a URL never calls S3. Credentials come from the default AWS chain
+// (config.LoadDefaultConfig) behind the SDK's cache; the caller retrieves them first,
+// decides the lifetime from their expiry, and signs with exactly those credentials.
+package signer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// RefreshInterval is the shortest time between two forced credential refreshes.
+const RefreshInterval = 30 * time.Second
+
+// Target says where URLs for a bucket point and how they are signed.
+type Target struct {
+	Region string
+	// Endpoint is the S3 endpoint presignd reaches; empty means the regional AWS one.
+	Endpoint string
+	// PublicEndpoint is the endpoint callers reach, signed into URLs; empty means Endpoint.
+	PublicEndpoint string
+	PathStyle      bool
+}
+
+// Config configures a Signer.
+type Config struct {
+	// Default is the target of every bucket without an override.
+	Default Target
+	// Buckets holds complete targets for buckets that override the default.
+	Buckets map[string]Target
+	// Profile selects a shared-config profile; empty uses the default chain.
+	Profile string
+	// Credentials replaces the default chain when set.
+	Credentials aws.CredentialsProvider
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// LoadOptions are passed to config.LoadDefaultConfig.
+	LoadOptions []func(*config.LoadOptions) error
+}
+
+// Signer signs S3 requests. It is safe for concurrent use.
+type Signer struct {
+	cfg         Config
+	aws         aws.Config
+	creds       aws.CredentialsProvider
+	now         func() time.Time
+	clients     sync.Map // clientKey -> *s3.Client
+	lastRefresh atomic.Int64
+}
+
+type clientKey struct {
+	target Target
+	public bool
+}
+
+// New loads the AWS configuration (no network call) and builds a Signer.
+func New(ctx context.Context, cfg Config) (*Signer, error) {
+	opts := append([]func(*config.LoadOptions) error{config.WithRegion(cfg.Default.Region)}, cfg.LoadOptions...)
+	if cfg.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
+	}
+	if cfg.Credentials != nil {
+		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	if _, ok := awsCfg.Credentials.(*aws.CredentialsCache); !ok && awsCfg.Credentials != nil {
+		awsCfg.Credentials = aws.NewCredentialsCache(awsCfg.Credentials)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Signer{cfg: cfg, aws: awsCfg, creds: awsCfg.Credentials, now: now}, nil
+}
+
+// ErrNoCredentials means the credential chain found nothing to sign with.
+var ErrNoCredentials = errors.New("no AWS credentials were found")
+
+// Credentials returns the current signing credentials, from the SDK's cache.
+func (s *Signer) Credentials(ctx context.Context) (aws.Credentials, error) {
+	if s.creds == nil {
+		return aws.Credentials{}, ErrNoCredentials
+	}
+	c, err := s.creds.Retrieve(ctx)
+	if err != nil {
+		return aws.Credentials{}, fmt.Errorf("retrieving signing credentials: %w", err)
+	}
+	return c, nil
+}
+
+// Refresh drops cached credentials and retrieves new ones, at most once per
+// RefreshInterval. It reports false, with the cached credentials, when it did not refresh.
+func (s *Signer) Refresh(ctx context.Context) (aws.Credentials, bool, error) {
+	cache, ok := s.creds.(*aws.CredentialsCache)
+	now := s.now()
+	last := s.lastRefresh.Load()
+	if !ok || now.UnixNano()-last < int64(RefreshInterval) || !s.lastRefresh.CompareAndSwap(last, now.UnixNano()) {
+		c, err := s.Credentials(ctx)
+		return c, false, err
+	}
+	cache.Invalidate()
+	c, err := s.Credentials(ctx)
+	return c, true, err
+}
+
+// TargetFor returns the target of a bucket.
+func (s *Signer) TargetFor(bucket string) Target {
+	if t, ok := s.cfg.Buckets[bucket]; ok {
+		return t
+	}
+	return s.cfg.Default
+}
+
+// client returns the S3 client for a target, for signing (public) or for calls.
+func (s *Signer) client(t Target, public bool) *s3.Client {
+	k := clientKey{target: t, public: public}
+	if c, ok := s.clients.Load(k); ok {
+		return c.(*s3.Client)
+	}
+	endpoint := t.Endpoint
+	if public && t.PublicEndpoint != "" {
+		endpoint = t.PublicEndpoint
+	}
+	c := s3.NewFromConfig(s.aws, func(o *s3.Options) {
+		o.Region = t.Region
+		o.UsePathStyle = t.PathStyle
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+		// Never add a checksum the caller did not ask for (pre-signed URLs carrying
+		// CRC32 of an empty body fail at upload time).
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
+	actual, _ := s.clients.LoadOrStore(k, c)
+	return actual.(*s3.Client)
+}
+
+// pathStyle is forced for buckets with dots: a dotted bucket as a subdomain breaks
+// the TLS certificate match.
+func forcePathStyle(bucket string) bool { return strings.Contains(bucket, ".") }
+
+// Request is an allowed request to sign.
+type Request struct {
+	Bucket  string
+	Key     string
+	Method  string
+	Expires time.Duration
+	// Credentials are the credentials to sign with, as the caller retrieved them.
+	Credentials aws.Credentials
+
+	VersionID      string
+	ContentType    string
+	ContentLength  int64 // -1: not declared
+	ChecksumSHA256 string
+	Metadata       map[string]string
+
+	ResponseContentDisposition string
+	ResponseContentType        string
+	ResponseCacheControl       string
+}
+
+// Presigned is a signed URL and what the caller must send with it.
+type Presigned struct {
+	URL    string
+	Method string
+	// Headers are the signed headers other than Host, in canonical form.
+	Headers  map[string]string
+	SignedAt time.Time
+	Expires  time.Duration
+}
+
+// ExpiresAt is the moment the URL stops working: X-Amz-Date + X-Amz-Expires.
+func (p Presigned) ExpiresAt() time.Time { return p.SignedAt.Add(p.Expires) }
+
+// Presign signs req. It makes no network call.
+func (s *Signer) Presign(ctx context.Context, req Request) (Presigned, error) {
+	if req.Expires < time.Second {
+		// The SDK would silently turn 0 into 900 s.
+		return Presigned{}, fmt.Errorf("a URL needs a lifetime of at least 1s, got %s", req.Expires)
+	}
+	at := s.now().UTC().Truncate(time.Second)
+	t := s.TargetFor(req.Bucket)
+	if forcePathStyle(req.Bucket) {
+		t.PathStyle = true
+	}
+	pc := s3.NewPresignClient(s.client(t, true), func(po *s3.PresignOptions) {
+		po.Expires = req.Expires
+		po.Presigner = fixedSigner{v4.NewSigner(), at, req.Credentials}
+		po.ClientOptions = append(po.ClientOptions, func(o *s3.Options) {
+			o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+				return req.Credentials, nil
+			})
+		})
+	})
+	var (
+		out *v4.PresignedHTTPRequest
+		err error
+	)
+	b, k := aws.String(req.Bucket), aws.String(req.Key)
+	switch req.Method {
+	case http.MethodGet:
+		out, err = pc.PresignGetObject(ctx, &s3.GetObjectInput{
+			Bucket: b, Key: k, VersionId: optional(req.VersionID),
+			ResponseContentDisposition: optional(req.ResponseContentDisposition),
+			ResponseContentType:        optional(req.ResponseContentType),
+			ResponseCacheControl:       optional(req.ResponseCacheControl),
+		})
+	case http.MethodHead:
+		out, err = pc.PresignHeadObject(ctx, &s3.HeadObjectInput{
+			Bucket: b, Key: k, VersionId: optional(req.VersionID),
+			ResponseContentDisposition: optional(req.ResponseContentDisposition),
+			ResponseContentType:        optional(req.ResponseContentType),
+			ResponseCacheControl:       optional(req.ResponseCacheControl),
+		})
+	case http.MethodDelete:
+		out, err = pc.PresignDeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: k, VersionId: optional(req.VersionID)})
+	case http.MethodPut:
+		in := &s3.PutObjectInput{
+			Bucket: b, Key: k,
+			ContentType:    optional(req.ContentType),
+			ChecksumSHA256: optional(req.ChecksumSHA256),
+			Metadata:       req.Metadata,
+		}
+		if req.ContentLength >= 0 {
+			in.ContentLength = aws.Int64(req.ContentLength)
+		}
+		out, err = pc.PresignPutObject(ctx, in)
+	default:
+		return Presigned{}, fmt.Errorf("cannot sign method %q", req.Method)
+	}
+	if err != nil {
+		return Presigned{}, fmt.Errorf("signing %s: %w", req.Method, err)
+	}
+	p := Presigned{URL: out.URL, Method: out.Method, Headers: map[string]string{}, SignedAt: at, Expires: req.Expires}
+	for name, vals := range out.SignedHeader {
+		name = http.CanonicalHeaderKey(name)
+		if name == "Host" {
+			continue
+		}
+		p.Headers[name] = strings.Join(vals, ",")
+	}
+	return p, nil
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// fixedSigner signs at a known time with known credentials, so that expires_at is
+// exact and the credentials whose expiry capped the lifetime are the ones used.
+type fixedSigner struct {
+	inner *v4.Signer
+	at    time.Time
+	creds aws.Credentials
+}
+
+func (f fixedSigner) PresignHTTP(ctx context.Context, _ aws.Credentials, r *http.Request, payloadHash, service, region string, _ time.Time, optFns ...func(*v4.SignerOptions)) (string, http.Header, error) {
+	return f.inner.PresignHTTP(ctx, f.creds, r, payloadHash, service, region, f.at, optFns...)
+}
+
+// StaticCredentials is a provider of fixed, non-expiring credentials.
+func StaticCredentials(accessKeyID, secretAccessKey string) aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(accessKeyID, secretAccessKey, "")
+}
