@@ -20,18 +20,18 @@ const (
 )
 
 type metrics struct {
-	requests        *prometheus.CounterVec
-	duration        prometheus.Histogram
-	ttlCapped       *prometheus.CounterVec
-	authFailures    *prometheus.CounterVec
-	credsExpiry     prometheus.Gauge
-	reloadOK        prometheus.Gauge
-	reloadTime      prometheus.Gauge
-	httpRequests    *prometheus.CounterVec
-	httpDuration    *prometheus.HistogramVec
-	panics          prometheus.Counter
-	mu              sync.Mutex
-	clients         map[string]bool
+	requests     *prometheus.CounterVec
+	duration     prometheus.Histogram
+	ttlCapped    *prometheus.CounterVec
+	authFailures *prometheus.CounterVec
+	credsExpiry  prometheus.Gauge
+	reloadOK     prometheus.Gauge
+	reloadTime   prometheus.Gauge
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+	panics       prometheus.Counter
+	mu           sync.Mutex
+	clients      map[string]bool
 }
 
 func newMetrics(reg prometheus.Registerer, b BuildInfo) (*metrics, error) {
