@@ -17,25 +17,9 @@ func presignCommand(ctx context.Context, args []string, getenv func(string) stri
 	method := fs.String("http-method", "GET", "HTTP `method` the URL is for: GET, PUT, HEAD or DELETE")
 	versionID := fs.String("version-id", "", "object `version` (GET, HEAD, DELETE)")
 	server := fs.String("server", firstNonEmpty(getenv("PRESIGND_SERVER"), "http://127.0.0.1:8080"), "presignd base `URL` (env PRESIGND_SERVER)")
-	// Accept the URL before or after the flags, as aws s3 presign does.
-	var target string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		target, args = args[0], args[1:]
-	}
-	if err := parseFlags(fs, args); err != nil {
+	bucket, key, err := parseS3Target(fs, args)
+	if err != nil {
 		return err
-	}
-	if target == "" && fs.NArg() == 1 {
-		target = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		target = ""
-	}
-	if target == "" {
-		return errors.New("give exactly one s3://BUCKET/KEY")
-	}
-	bucket, key, ok := strings.Cut(strings.TrimPrefix(target, "s3://"), "/")
-	if !strings.HasPrefix(target, "s3://") || !ok || bucket == "" || key == "" {
-		return fmt.Errorf("%q is not of the form s3://BUCKET/KEY", target)
 	}
 	token := getenv("PRESIGND_TOKEN")
 	if token == "" {

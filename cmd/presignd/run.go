@@ -31,6 +31,8 @@ Usage:
   presignd hash-token                            read a token on stdin, print its SHA-256
   presignd gen-token                             print a new random token and its SHA-256
   presignd presign s3://BUCKET/KEY [flags]       ask a running presignd for a URL (token in PRESIGND_TOKEN)
+  presignd explain --config FILE --client NAME s3://BUCKET/KEY [flags]
+                                                 policy dry run: the grant that allows it and the TTL, or why not
   presignd version                               print version, revision and Go version
 
 Run "presignd COMMAND --help" for a command's flags.
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = genToken(rest, stdout, stderr)
 	case "presign":
 		err = presignCommand(ctx, rest, getenv, stdout, stderr)
+	case "explain":
+		err = explainCommand(rest, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "presignd %s (revision %s, %s)\n", buildVersion(), buildRevision(), runtime.Version())
 	case "help", "--help", "-help", "-h":

@@ -121,7 +121,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		select {
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				reload(srv, *path, *dev, *listen, log)
+				reload(ctx, srv, *path, *dev, *listen, log)
 				continue
 			}
 			log.Info("signal received, draining", "signal", sig.String())
@@ -130,16 +130,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		case err := <-errc:
 			return fmt.Errorf("the server stopped: %w", err)
 		}
-		return drain(srv, servers, cfg, log)
+		return drain(srv, servers, log)
 	}
 }
 
 // drain turns /readyz to 503 and keeps serving for the drain delay, so load balancers
 // stop sending; then it closes the listeners and waits for in-flight requests.
-func drain(srv *api.Server, servers []*http.Server, cfg *config.Config, log *slog.Logger) error {
+func drain(srv *api.Server, servers []*http.Server, log *slog.Logger) error {
 	srv.Drain()
-	cfg = srv.Config()
+	// Ask clients to open new connections from now on, so that no request is sent on an
+	// idle keep-alive connection just as shutdown closes it.
+	for _, hs := range servers {
+		hs.SetKeepAlivesEnabled(false)
+	}
+	cfg := srv.Config()
+	log.Info("draining: /readyz answers 503, still serving", "drain_delay", cfg.DrainDelay().String())
 	time.Sleep(cfg.DrainDelay())
+	log.Info("closing listeners", "grace", cfg.ShutdownGrace().String())
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace())
 	defer cancel()
 	var firstErr error
@@ -155,25 +162,34 @@ func drain(srv *api.Server, servers []*http.Server, cfg *config.Config, log *slo
 	return nil
 }
 
-// reload validates the whole file before anything changes; on any error the old
-// config keeps serving.
-func reload(srv *api.Server, path string, dev bool, listen string, log *slog.Logger) {
+// reload validates the whole file, and builds a new signer when the s3 or buckets
+// blocks changed, before anything changes; on any error the old config keeps serving.
+func reload(ctx context.Context, srv *api.Server, path string, dev bool, listen string, log *slog.Logger) {
 	if dev || path == "" {
 		log.Warn("reload ignored: the development config has no file to reload")
 		return
 	}
 	cfg, err := config.Load(path)
+	var sg *signer.Signer
 	if err == nil {
 		old := srv.Config()
 		if listen != "" {
 			cfg.Listen = listen
 		}
-		if cfg.Listen != old.Listen || cfg.AdminListen != old.AdminListen || cfg.S3 != old.S3 || !sameBuckets(cfg, old) {
-			err = errors.New("listen, admin_listen, s3 and buckets cannot change on reload; restart presignd to change them")
+		if cfg.Listen != old.Listen || cfg.AdminListen != old.AdminListen {
+			log.Warn("listen and admin_listen changes take effect on restart; the current listeners keep serving")
+			cfg.Listen, cfg.AdminListen = old.Listen, old.AdminListen
+		}
+		if cfg.S3 != old.S3 || !sameBuckets(cfg, old) {
+			sg, err = signer.New(ctx, signerConfig(cfg))
 		}
 	}
 	if err == nil {
-		err = srv.SetConfig(cfg)
+		var next api.Presigner
+		if sg != nil {
+			next = sg
+		}
+		err = srv.SetConfig(cfg, next)
 	}
 	if err != nil {
 		srv.ReloadResult(false)

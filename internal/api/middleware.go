@@ -147,9 +147,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			res := c.limiter.Reserve()
 			if d := res.Delay(); d > 0 {
 				res.Cancel()
-				s.metrics.requests.WithLabelValues(c.name, operationOf(r), outcomeRateLimited).Inc()
 				e := errorf(http.StatusTooManyRequests, CodeRateLimited, "client %s is over its rate limit; retry later", c.name)
 				e.RetryAfter = int(math.Ceil(d.Seconds()))
+				s.audit(r.Context(), c, operationOf(r), auditEntry{}, e)
 				writeError(w, r, s.log, e)
 				return
 			}

@@ -79,16 +79,18 @@ func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignReque
 	}
 	entry.method, entry.requestedTTL = preq.Method, preq.TTL
 
-	pol := s.state.Load().policy
-	creds, err := s.credentials(ctx)
+	st := s.state.Load()
+	pol := st.policy
+	creds, err := st.signer.Credentials(ctx)
 	if err != nil {
 		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeCredentialsUnavailable,
 			Detail: "no usable signing credentials; try again shortly", Cause: err}
 	}
+	s.metrics.credentialsExpiry(creds)
 	d, err := pol.Decide(c.name, preq, envFor(s.now(), creds.CanExpire, creds.Expires))
 	if d.CappedBy == policy.CapCredentials || isCredentialsError(err) {
 		// Cached temporary credentials cap this request: a fresh session may last longer.
-		if fresh, refreshed, rerr := s.signer.Refresh(ctx); refreshed && rerr == nil {
+		if fresh, refreshed, rerr := st.signer.Refresh(ctx); refreshed && rerr == nil {
 			s.metrics.credentialsExpiry(fresh)
 			creds = fresh
 			d, err = pol.Decide(c.name, preq, envFor(s.now(), creds.CanExpire, creds.Expires))
@@ -100,7 +102,7 @@ func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignReque
 	}
 	sreq.Expires = time.Duration(d.TTL) * time.Second
 	sreq.Credentials = creds
-	p, err := s.signer.Presign(ctx, sreq)
+	p, err := st.signer.Presign(ctx, sreq)
 	if err != nil {
 		return nil, err
 	}

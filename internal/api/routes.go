@@ -22,6 +22,8 @@ func (s *Server) Handler(admin bool) http.Handler {
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
 		r.Method(http.MethodPost, "/presign", s.handlePresign())
+		r.Method(http.MethodPost, "/presign/batch", s.handleBatch())
+		r.Method(http.MethodPost, "/explain", s.handleExplain())
 	})
 	if admin {
 		s.adminRoutes(r)

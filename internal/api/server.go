@@ -45,7 +45,6 @@ type BuildInfo struct {
 
 // Server serves the API and the admin endpoints.
 type Server struct {
-	signer   Presigner
 	log      *slog.Logger
 	now      func() time.Time
 	metrics  *metrics
@@ -57,6 +56,7 @@ type Server struct {
 // state is everything derived from one config; a reload swaps it whole.
 type state struct {
 	cfg     *config.Config
+	signer  Presigner
 	policy  *policy.Policy
 	tokens  map[[sha256.Size]byte]*caller
 	callers map[string]*caller
@@ -80,30 +80,37 @@ func New(o Options) (*Server, error) {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{signer: o.Signer, log: o.Logger, now: o.Now, registry: o.Registry}
+	s := &Server{log: o.Logger, now: o.Now, registry: o.Registry}
 	m, err := newMetrics(o.Registry, o.Build)
 	if err != nil {
 		return nil, err
 	}
 	s.metrics = m
-	if err := s.SetConfig(o.Config); err != nil {
+	if err := s.SetConfig(o.Config, o.Signer); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// SetConfig replaces the config atomically. Requests in flight finish on the old one.
-// Rate limiters of clients that keep the same limits keep their state.
-func (s *Server) SetConfig(cfg *config.Config) error {
+// SetConfig replaces the config, and the signer when sg is not nil, atomically.
+// Requests in flight finish on the old ones. Rate limiters of clients that keep the
+// same limits keep their state.
+func (s *Server) SetConfig(cfg *config.Config, sg Presigner) error {
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	old := s.state.Load()
+	if sg == nil {
+		if old == nil {
+			return errors.New("no signer")
+		}
+		sg = old.signer
 	}
 	pol, err := cfg.Policy()
 	if err != nil {
 		return err
 	}
-	old := s.state.Load()
-	st := &state{cfg: cfg, policy: pol, tokens: map[[sha256.Size]byte]*caller{}, callers: map[string]*caller{}}
+	st := &state{cfg: cfg, signer: sg, policy: pol, tokens: map[[sha256.Size]byte]*caller{}, callers: map[string]*caller{}}
 	for _, cl := range cfg.Clients {
 		var h [sha256.Size]byte
 		if _, err := hex.Decode(h[:], []byte(cl.TokenSHA256.Reveal())); err != nil {
@@ -152,7 +159,7 @@ func (s *Server) Ready(ctx context.Context) error {
 
 // credentials retrieves the signing credentials and records their expiry.
 func (s *Server) credentials(ctx context.Context) (aws.Credentials, error) {
-	c, err := s.signer.Credentials(ctx)
+	c, err := s.state.Load().signer.Credentials(ctx)
 	if err != nil {
 		return c, err
 	}

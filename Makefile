@@ -1,0 +1,53 @@
+# presignd — build, run and test.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
+IMAGE    ?= presignd:$(VERSION)
+
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+VERSITYGW   := $(CURDIR)/.cache/versitygw-v1.8.0
+# Go modules of this repository: the service, and the nested test-support modules.
+MODULES     := . deploy/test
+
+export AWS_EC2_METADATA_DISABLED := true
+export PRESIGND_VERSITYGW := $(VERSITYGW)
+
+.PHONY: run build test test-deps lint unit image loadtest clean
+
+## run: run presignd on the embedded development config (127.0.0.1:8080, token dev-token)
+run:
+	$(GO) run ./cmd/presignd serve --dev
+
+## build: build bin/presignd
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/presignd ./cmd/presignd
+
+## test: lint and run every test of every module, installing what the tests need
+test: test-deps lint
+	$(GO) test -count=1 -timeout 20m ./...
+	cd deploy/test && $(GO) test -count=1 -timeout 15m ./...
+
+## unit: the fast tests only (no S3 server, browser or Prometheus)
+unit:
+	$(GO) test -count=1 ./internal/... ./client/...
+
+## test-deps: install the test tools (Debian packages when missing, versitygw into .cache/)
+test-deps: $(VERSITYGW)
+	./scripts/install-test-deps.sh
+
+$(VERSITYGW): test/tools/go.mod test/tools/go.sum
+	mkdir -p $(dir $@)
+	cd test/tools && $(GO) build -o $@.tmp github.com/versity/versitygw/cmd/versitygw && mv $@.tmp $@
+
+## lint: gofmt, go vet and staticcheck on every module
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@for m in $(MODULES); do (cd $$m && echo "vet $$m" && $(GO) vet ./... && echo "staticcheck $$m" && $(GO) run $(STATICCHECK) ./...) || exit 1; done
+
+## image: build the container image (needs a Docker engine)
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t $(IMAGE) .
+
+clean:
+	rm -rf bin .cache

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/presignd/presignd/internal/api"
+	"github.com/presignd/presignd/internal/config"
+	"github.com/presignd/presignd/internal/policy"
+)
+
+// explainCommand is a policy dry run: which grant allows a request and for how long,
+// or exactly why it is denied. Nothing is signed and no credentials are read, so the
+// credentials cap is not applied. It exits 0 when allowed and 1 when denied.
+func explainCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("explain", stderr)
+	path := fs.String("config", getenv("PRESIGND_CONFIG"), "config `file` (env PRESIGND_CONFIG)")
+	client := fs.String("client", "", "client `name` to explain for")
+	method := fs.String("http-method", "GET", "HTTP `method`: GET, PUT, HEAD or DELETE")
+	expires := fs.Int64("expires-in", api.DefaultExpiresIn, "requested lifetime in `seconds`")
+	strict := fs.Bool("strict-ttl", false, "refuse instead of capping the lifetime")
+	contentType := fs.String("content-type", "", "declared content `type` of an upload")
+	contentLength := fs.Int64("content-length", -1, "declared size of an upload in `bytes`")
+	asJSON := fs.Bool("json", false, "print the decision as JSON")
+	bucket, key, err := parseS3Target(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *path == "":
+		return errors.New("no config file given; pass --config FILE")
+	case *client == "":
+		return errors.New("no client given; pass --client NAME")
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	pol, err := cfg.Policy()
+	if err != nil {
+		return err
+	}
+	if _, ok := pol.Client(*client); !ok {
+		return fmt.Errorf("%s has no client named %q", *path, *client)
+	}
+	req := policy.Request{
+		Bucket: bucket, Key: key, Method: strings.ToUpper(*method), TTL: *expires, StrictTTL: *strict,
+		ContentType: *contentType, ContentLength: *contentLength,
+	}
+	ex := api.Explain(pol, *client, req, policy.Env{Now: time.Now()})
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(ex); err != nil {
+			return err
+		}
+	} else {
+		printExplanation(stdout, ex, req)
+	}
+	if !ex.Allowed {
+		return errReported
+	}
+	return nil
+}
+
+func printExplanation(w io.Writer, ex api.Explanation, req policy.Request) {
+	target := fmt.Sprintf("%s s3://%s/%s for client %s", req.Method, req.Bucket, req.Key, ex.Client)
+	if ex.Grant != nil {
+		g := ex.Grant
+		defer fmt.Fprintf(w, "grant:      clients[%s].grants[%d] (bucket %s, prefix %q, methods %s, max_ttl %ds)\n",
+			ex.Client, g.Index, g.Bucket, g.Prefix, strings.Join(g.Methods, ", "), g.MaxTTL)
+	}
+	if !ex.Allowed {
+		why := ex.Code
+		if ex.Reason != "" {
+			why = ex.Reason
+		}
+		fmt.Fprintf(w, "denied:     %s\nreason:     %s\ndetail:     %s\n", target, why, ex.Detail)
+		return
+	}
+	fmt.Fprintf(w, "allowed:    %s\nexpires_in: %ds (requested %ds)\n", target, ex.ExpiresIn, req.TTL)
+	if ex.CappedBy != "" {
+		fmt.Fprintf(w, "capped_by:  %s\n", ex.CappedBy)
+	}
+}
+
+// parseS3Target parses flags around one s3://BUCKET/KEY argument, which may come
+// before or after the flags, as in aws s3 presign.
+func parseS3Target(fs *flag.FlagSet, args []string) (bucket, key string, err error) {
+	var target string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		target, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return "", "", err
+	}
+	switch {
+	case target == "" && fs.NArg() == 1:
+		target = fs.Arg(0)
+	case fs.NArg() > 0:
+		return "", "", errors.New("give exactly one s3://BUCKET/KEY")
+	}
+	if target == "" {
+		return "", "", errors.New("give exactly one s3://BUCKET/KEY")
+	}
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(target, "s3://"), "/")
+	if !strings.HasPrefix(target, "s3://") || !ok || bucket == "" || key == "" {
+		return "", "", fmt.Errorf("%q is not of the form s3://BUCKET/KEY", target)
+	}
+	return bucket, key, nil
+}
