@@ -1,0 +1,348 @@
+package main
+
+// Test harness for the command: a hermetic AWS environment, presignd run in-process
+// through run() on ephemeral ports, and a real presignd binary for signal tests.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/presignd/presignd/internal/config"
+	"github.com/presignd/presignd/internal/testenv/s3server"
+)
+
+// Shared-config profiles TestMain writes. There is no default profile.
+const (
+	// profileStatic signs with versitygw's root key pair (the AWS example keys).
+	profileStatic = "vgw"
+	// profileShort runs a credential_process that hands out the same keys as
+	// temporary credentials expiring shortCredentialsLifetime from when it runs.
+	profileShort = "short"
+
+	shortCredentialsLifetime = 10 * time.Minute
+	shortSessionToken        = "test-session-token"
+)
+
+// credentialFailFile is the file that, while it exists, makes profile "short"'s
+// credential_process fail (exit 1, message on stderr). Remove it to heal.
+var credentialFailFile string
+
+// testEnvDir holds the shared config, the credential script and built binaries.
+var testEnvDir string
+
+func TestMain(m *testing.M) {
+	code, err := runTests(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "presignd tests:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func runTests(m *testing.M) (int, error) {
+	// Nothing from the machine's AWS setup may reach the tests, and nothing may call
+	// the instance metadata service.
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "AWS_") {
+			os.Unsetenv(name)
+		}
+	}
+	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+	dir, err := os.MkdirTemp("", "presignd-test-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	testEnvDir = dir
+	credentialFailFile = filepath.Join(dir, "fail")
+
+	script := filepath.Join(dir, "credentials.sh")
+	if err := os.WriteFile(script, []byte(credentialScript(credentialFailFile)), 0o755); err != nil {
+		return 0, err
+	}
+	awsConfig := filepath.Join(dir, "aws-config")
+	if err := os.WriteFile(awsConfig, []byte(sharedConfig(script)), 0o600); err != nil {
+		return 0, err
+	}
+	os.Setenv("AWS_CONFIG_FILE", awsConfig)
+	os.Setenv("AWS_SHARED_CREDENTIALS_FILE", awsConfig)
+	return m.Run(), nil
+}
+
+func sharedConfig(script string) string {
+	return fmt.Sprintf(`[profile %s]
+aws_access_key_id = %s
+aws_secret_access_key = %s
+
+[profile %s]
+credential_process = %s
+`, profileStatic, s3server.AccessKey, s3server.SecretKey, profileShort, shellQuote(script))
+}
+
+// credentialScript prints temporary credentials in credential_process's format,
+// expiring shortCredentialsLifetime after it runs, or fails while failFile exists.
+func credentialScript(failFile string) string {
+	minutes := int(shortCredentialsLifetime / time.Minute)
+	return fmt.Sprintf(`#!/bin/sh
+if [ -e %[1]s ]; then
+	echo "test credential source is failing on purpose (%[1]s exists)" >&2
+	exit 1
+fi
+exp=$(date -u -d '+%[2]d minutes' '+%%Y-%%m-%%dT%%H:%%M:%%SZ' 2>/dev/null || date -u -v+%[2]dM '+%%Y-%%m-%%dT%%H:%%M:%%SZ')
+printf '{"Version":1,"AccessKeyId":"%[3]s","SecretAccessKey":"%[4]s","SessionToken":"%[5]s","Expiration":"%%s"}\n' "$exp"
+`, shellQuote(failFile), minutes, s3server.AccessKey, s3server.SecretKey, shortSessionToken)
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// clientYAML is one entry of a config's clients list. grants is a YAML flow
+// sequence, e.g. `[{bucket: media, prefixes: [""], methods: [GET], max_ttl: 1h}]`.
+func clientYAML(name, token, grants string) string {
+	return fmt.Sprintf("  - name: %s\n    token_sha256: %q\n    grants: %s\n", name, config.HashToken(token), grants)
+}
+
+// testConfig is a config for a presignd in front of s, signing with the shared-config
+// profile given ("" for the default chain), on ephemeral ports, stopping without a
+// drain delay. clients is the YAML of the clients list, e.g. from clientYAML.
+func testConfig(s *s3server.Server, profile, clients string) string {
+	return fmt.Sprintf(`listen: 127.0.0.1:0
+admin_listen: localhost:0
+shutdown: {drain_delay: 0s, grace: 5s}
+s3:
+  region: %s
+  endpoint: %s
+  path_style: true
+  profile: %q
+clients:
+%s`, s.Region, s.Endpoint, profile, clients)
+}
+
+// presignd is a presignd running in this process through run().
+type presignd struct {
+	// URL is the API's base URL, AdminURL the admin listener's.
+	URL      string
+	AdminURL string
+	// ConfigPath is the config file it was started with ("" in dev mode).
+	ConfigPath string
+
+	stderr *syncBuffer
+}
+
+// Logs is everything presignd has written to stderr so far.
+func (p *presignd) Logs() string { return p.stderr.String() }
+
+// LogLines are the JSON log lines written so far, decoded.
+func (p *presignd) LogLines(t testing.TB) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(p.Logs()))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("presignd wrote a log line that is not JSON: %q", sc.Text())
+		}
+		lines = append(lines, m)
+	}
+	return lines
+}
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+// post sends body (JSON-encoded, unless it is a string or []byte) to the API with
+// the bearer token ("" for none) and returns the answer.
+func (p *presignd) post(t testing.TB, token, path string, body any) (status int, header http.Header, respBody []byte) {
+	t.Helper()
+	var data []byte
+	switch b := body.(type) {
+	case []byte:
+		data = b
+	case string:
+		data = []byte(b)
+	default:
+		var err error
+		if data, err = json.Marshal(body); err != nil {
+			t.Fatalf("encoding the request body: %v", err)
+		}
+	}
+	req, err := http.NewRequest(http.MethodPost, p.URL+path, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	respBody, err = io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("POST %s: reading the answer: %v", path, err)
+	}
+	return resp.StatusCode, resp.Header, respBody
+}
+
+// startPresignd runs `presignd serve --config FILE [extraArgs]` in this process with
+// cfgYAML as the file and an empty environment, waits until it listens, and stops
+// it when the test ends, expecting exit status 0.
+func startPresignd(t testing.TB, cfgYAML string, extraArgs ...string) *presignd {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "presignd.yaml")
+	if err := os.WriteFile(path, []byte(cfgYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"presignd", "serve", "--config", path}, extraArgs...)
+	p := startRun(t, args, nil)
+	p.ConfigPath = path
+	return p
+}
+
+// devPresignd runs `presignd serve --dev --listen 127.0.0.1:0` with env as its whole
+// environment (as seen through getenv).
+func devPresignd(t testing.TB, env map[string]string) *presignd {
+	t.Helper()
+	return startRun(t, []string{"presignd", "serve", "--dev", "--listen", "127.0.0.1:0"}, env)
+}
+
+func startRun(t testing.TB, args []string, env map[string]string) *presignd {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, args, mapEnv(env), strings.NewReader(""), io.Discard, stderr)
+	}()
+
+	p := &presignd{stderr: stderr}
+	addr, admin, err := waitListening(stderr, done)
+	if err != nil {
+		cancel()
+		t.Fatalf("presignd did not start: %v; its log:\n%s", err, stderr.String())
+	}
+	p.URL, p.AdminURL = "http://"+addr, "http://"+admin
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("presignd exited with status %d after its context was cancelled, want 0", code)
+			}
+		case <-time.After(60 * time.Second):
+			t.Errorf("presignd did not stop within 60s of its context being cancelled")
+		}
+		if t.Failed() {
+			t.Logf("presignd log:\n%s", stderr.String())
+		}
+	})
+	return p
+}
+
+// waitListening reads the log until the "listening" line, for the real addresses.
+func waitListening(stderr *syncBuffer, done <-chan int) (addr, admin string, err error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		sc := bufio.NewScanner(strings.NewReader(stderr.String()))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var line struct {
+				Msg       string `json:"msg"`
+				Addr      string `json:"addr"`
+				AdminAddr string `json:"admin_addr"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				if line.Addr == "" || line.AdminAddr == "" {
+					return "", "", fmt.Errorf("the listening line has no addr or admin_addr: %s", sc.Text())
+				}
+				return line.Addr, line.AdminAddr, nil
+			}
+		}
+		select {
+		case code := <-done:
+			return "", "", fmt.Errorf("run returned %d before listening", code)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return "", "", fmt.Errorf("no listening log line within 30s")
+		}
+	}
+}
+
+// runCommand runs one presignd command through run() and returns its exit status
+// and output. env is the whole environment run sees.
+func runCommand(t testing.TB, env map[string]string, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errOut syncBuffer
+	code = run(ctx, append([]string{"presignd"}, args...), mapEnv(env), strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func mapEnv(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var binary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// presigndBinary builds the presignd command once per test binary and returns the
+// path of the executable, for tests that need a real process (signals, exit codes).
+func presigndBinary(t testing.TB) string {
+	t.Helper()
+	binary.once.Do(func() {
+		dir, err := os.MkdirTemp(testEnvDir, "bin-")
+		if err != nil {
+			binary.err = err
+			return
+		}
+		path := filepath.Join(dir, "presignd")
+		cmd := exec.Command("go", "build", "-o", path, ".")
+		cmd.Env = append(os.Environ(), "GOWORK=off", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binary.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		binary.path = path
+	})
+	if binary.err != nil {
+		t.Fatalf("building presignd: %v", binary.err)
+	}
+	return binary.path
+}

@@ -1,0 +1,391 @@
+// Package s3server runs a real S3-compatible server, Versity's versitygw, for tests.
+//
+// The binary is pinned by the nested module in test/tools and is never linked into
+// presignd. Start finds it (env PRESIGND_VERSITYGW, else the user cache), builds it
+// there when it is missing, and runs it on free loopback ports with a posix backend
+// in a temporary directory:
+//
+//	s := s3server.Start(t)
+//	s.CreateBucket(t, "media")
+//	// s.Endpoint is http://127.0.0.1:PORT; s.AccessKey/s.SecretKey sign for it.
+//
+// This package is test support: only tests may import it.
+package s3server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// Version is the versitygw release test/tools pins.
+const Version = "v1.8.0"
+
+// The AWS documentation's example key pair, used as versitygw's root credentials.
+const (
+	AccessKey = "AKIAIOSFODNN7EXAMPLE"
+	SecretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+)
+
+// Region is the region versitygw answers for.
+const Region = "us-east-1"
+
+// EnvBinary names a versitygw binary to use instead of the cached build.
+const EnvBinary = "PRESIGND_VERSITYGW"
+
+const (
+	rootModule  = "github.com/presignd/presignd"
+	toolsDir    = "test/tools"
+	toolPackage = "github.com/versity/versitygw/cmd/versitygw"
+	healthPath  = "/health"
+)
+
+// Server is a running versitygw.
+type Server struct {
+	// Endpoint is the primary address, http://127.0.0.1:PORT.
+	Endpoint string
+	// PublicEndpoint is a second address of the same server, for tests of a public
+	// endpoint that differs from the one presignd is configured with.
+	PublicEndpoint string
+	// AccessKey and SecretKey are the root credentials.
+	AccessKey string
+	SecretKey string
+	// Region is the region to sign for.
+	Region string
+
+	client *s3.Client
+	output *lockedBuffer
+}
+
+// Start runs a versitygw for the test and stops it when the test ends. Any failure
+// to find, build or start it is fatal.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin := Binary(t)
+	root := t.TempDir()
+	data := filepath.Join(root, "data")
+	versions := filepath.Join(root, "versions")
+	for _, d := range []string{data, versions} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatalf("s3server: %v", err)
+		}
+	}
+	// Free ports can be taken between choosing and binding them: try a few times.
+	var lastErr error
+	for range 3 {
+		s, err := start(t, bin, data, versions)
+		if err == nil {
+			return s
+		}
+		lastErr = err
+	}
+	t.Fatalf("s3server: cannot start versitygw: %v", lastErr)
+	return nil
+}
+
+func start(t testing.TB, bin, data, versions string) (*Server, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	primary, public := "127.0.0.1:"+ports[0], "127.0.0.1:"+ports[1]
+	out := &lockedBuffer{}
+	cmd := exec.Command(bin,
+		"--access", AccessKey, "--secret", SecretKey, "--region", Region,
+		"--port", primary, "--port", public,
+		"--health", healthPath, "--quiet",
+		"posix", "--versioning-dir", versions, data)
+	// Only what the process needs: no AWS_*, ROOT_* or VGW_* settings leak in.
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir()}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("running %s: %w", bin, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	stop := func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+
+	s := &Server{
+		Endpoint:       "http://" + primary,
+		PublicEndpoint: "http://" + public,
+		AccessKey:      AccessKey,
+		SecretKey:      SecretKey,
+		Region:         Region,
+		output:         out,
+	}
+	if err := waitReady(exited, s.Endpoint, s.PublicEndpoint); err != nil {
+		stop()
+		return nil, fmt.Errorf("%w; versitygw said: %s", err, clip(out.String()))
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("versitygw output:\n%s", clip(out.String()))
+		}
+	})
+	s.client = s3.New(s3.Options{
+		Region:       Region,
+		BaseEndpoint: aws.String(s.Endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),
+		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
+	})
+	return s, nil
+}
+
+// waitReady polls the health endpoint of every address until each answers 200.
+func waitReady(exited <-chan struct{}, endpoints ...string) error {
+	hc := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, ep := range endpoints {
+		for {
+			resp, err := hc.Get(ep + healthPath)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+				err = fmt.Errorf("%s%s answered %s", ep, healthPath, resp.Status)
+			}
+			select {
+			case <-exited:
+				return errors.New("versitygw exited before it was ready")
+			default:
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("versitygw was not ready within 30s: %v", err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func freePorts(n int) ([]string, error) {
+	var (
+		ports []string
+		lns   []net.Listener
+	)
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("finding a free port: %w", err)
+		}
+		lns = append(lns, ln)
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		ports = append(ports, port)
+	}
+	return ports, nil
+}
+
+// Client is an S3 client for the server with the root credentials, path style.
+func (s *Server) Client() *s3.Client { return s.client }
+
+// Output is what versitygw has printed so far.
+func (s *Server) Output() string { return s.output.String() }
+
+// CreateBucket creates a bucket.
+func (s *Server) CreateBucket(t testing.TB, name string) {
+	t.Helper()
+	ctx, cancel := callContext()
+	defer cancel()
+	if _, err := s.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("s3server: creating bucket %s: %v", name, err)
+	}
+}
+
+// EnableVersioning turns versioning on for a bucket.
+func (s *Server) EnableVersioning(t testing.TB, bucket string) {
+	t.Helper()
+	ctx, cancel := callContext()
+	defer cancel()
+	_, err := s.client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+		Bucket:                  aws.String(bucket),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled},
+	})
+	if err != nil {
+		t.Fatalf("s3server: enabling versioning on %s: %v", bucket, err)
+	}
+}
+
+// PutBucketCORS lets browsers on origins use every object method on a bucket, and
+// read the ETag (multipart uploads need it) and the version id.
+func (s *Server) PutBucketCORS(t testing.TB, bucket string, origins []string) {
+	t.Helper()
+	ctx, cancel := callContext()
+	defer cancel()
+	_, err := s.client.PutBucketCors(ctx, &s3.PutBucketCorsInput{
+		Bucket: aws.String(bucket),
+		CORSConfiguration: &types.CORSConfiguration{CORSRules: []types.CORSRule{{
+			AllowedOrigins: origins,
+			AllowedMethods: []string{"GET", "PUT", "POST", "HEAD", "DELETE"},
+			AllowedHeaders: []string{"*"},
+			ExposeHeaders:  []string{"ETag", "x-amz-version-id"},
+			MaxAgeSeconds:  aws.Int32(600),
+		}}},
+	})
+	if err != nil {
+		t.Fatalf("s3server: putting CORS on %s: %v", bucket, err)
+	}
+}
+
+func callContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
+}
+
+// Binary returns the path of the pinned versitygw: $PRESIGND_VERSITYGW when set,
+// else the user cache, where it is built from test/tools when missing.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv(EnvBinary); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("s3server: %s=%s: %v", EnvBinary, p, err)
+		}
+		return p
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatalf("s3server: no user cache directory to keep versitygw in (set %s): %v", EnvBinary, err)
+	}
+	path := filepath.Join(cache, "presignd-tools", "versitygw-"+Version)
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if err := build(path); err != nil {
+		t.Fatalf("s3server: %v", err)
+	}
+	return path
+}
+
+// buildMu serialises builds within one test binary; a lock file serialises them
+// across test binaries.
+var buildMu sync.Mutex
+
+// build compiles versitygw into path. It writes a temporary file beside path and
+// renames it into place, so no one ever runs half a binary.
+func build(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	unlock, err := lockFile(path + ".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := os.Stat(path); err == nil {
+		return nil // another process built it while we waited
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".versitygw-build-*")
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", tmp.Name(), toolPackage)
+	cmd.Dir = filepath.Join(root, toolsDir)
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building versitygw in %s: %v\n%s", cmd.Dir, err, out)
+	}
+	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// RepoRoot walks up from the working directory to the directory whose go.mod
+// declares the presignd module.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if modulePath(filepath.Join(dir, "go.mod")) == rootModule {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod of module %s above the working directory", rootModule)
+		}
+		dir = parent
+	}
+}
+
+func modulePath(gomod string) string {
+	data, err := os.ReadFile(gomod)
+	if err != nil {
+		return ""
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if rest, ok := strings.CutPrefix(line, "module"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
+}
+
+// lockedBuffer collects a process's output safely while it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func clip(s string) string {
+	const max = 8 << 10
+	if len(s) > max {
+		return "…" + s[len(s)-max:]
+	}
+	return s
+}
