@@ -11,6 +11,8 @@ import (
 // plain ASCII, an RFC 5987 filename* with its UTF-8 bytes percent-encoded.
 func AttachmentDisposition(name string) (string, error) {
 	switch {
+	case name == "", name == ".", name == "..":
+		return "", errors.New("must be a file name")
 	case !utf8.ValidString(name):
 		return "", errors.New("must be valid UTF-8")
 	case len(name) > 255:

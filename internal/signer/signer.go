@@ -58,6 +58,7 @@ type Signer struct {
 	creds       aws.CredentialsProvider
 	now         func() time.Time
 	clients     sync.Map // clientKey -> *s3.Client
+	v4          *v4.Signer
 	lastRefresh atomic.Int64
 }
 
@@ -86,7 +87,7 @@ func New(ctx context.Context, cfg Config) (*Signer, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Signer{cfg: cfg, aws: awsCfg, creds: awsCfg.Credentials, now: now}, nil
+	return &Signer{cfg: cfg, aws: awsCfg, creds: awsCfg.Credentials, now: now, v4: newV4Signer()}, nil
 }
 
 // ErrNoCredentials means the credential chain found nothing to sign with.
@@ -195,6 +196,8 @@ func (s *Signer) Presign(ctx context.Context, req Request) (Presigned, error) {
 		// The SDK would silently turn 0 into 900 s.
 		return Presigned{}, fmt.Errorf("a URL needs a lifetime of at least 1s, got %s", req.Expires)
 	}
+	// X-Amz-Expires is whole seconds; keep ExpiresAt equal to what the URL says.
+	req.Expires = req.Expires.Truncate(time.Second)
 	at := s.now().UTC().Truncate(time.Second)
 	t := s.TargetFor(req.Bucket)
 	if forcePathStyle(req.Bucket) {
@@ -202,7 +205,7 @@ func (s *Signer) Presign(ctx context.Context, req Request) (Presigned, error) {
 	}
 	pc := s3.NewPresignClient(s.client(t, true), func(po *s3.PresignOptions) {
 		po.Expires = req.Expires
-		po.Presigner = fixedSigner{v4.NewSigner(), at, req.Credentials}
+		po.Presigner = fixedSigner{s.v4, at, req.Credentials}
 		po.ClientOptions = append(po.ClientOptions, func(o *s3.Options) {
 			o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 				return req.Credentials, nil
@@ -264,6 +267,13 @@ func optional(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// newV4Signer returns a SigV4 signer configured as the S3 client configures its own:
+// S3 signs the request path as sent, escaped once (escaping it again would make every
+// key with a space, '+' or a non-ASCII letter fail with SignatureDoesNotMatch).
+func newV4Signer() *v4.Signer {
+	return v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
 }
 
 // fixedSigner signs at a known time with known credentials, so that expires_at is
