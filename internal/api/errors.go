@@ -27,6 +27,8 @@ const (
 	CodeRateLimited            = "rate_limited"
 	CodeCredentialsUnavailable = "credentials_unavailable"
 	CodeInternal               = "internal"
+	CodeUploadNotFound         = "upload_not_found"
+	CodeS3Error                = "s3_error"
 )
 
 var titles = map[string]string{
@@ -44,6 +46,8 @@ var titles = map[string]string{
 	CodeRateLimited:            "Rate limited",
 	CodeCredentialsUnavailable: "Credentials unavailable",
 	CodeInternal:               "Internal error",
+	CodeUploadNotFound:         "Upload not found",
+	CodeS3Error:                "S3 error",
 }
 
 // Error is an API error: what the client is told. The cause, when set, is logged and

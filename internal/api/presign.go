@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/presignd/presignd/internal/policy"
 	"github.com/presignd/presignd/internal/signer"
 )
@@ -80,23 +82,7 @@ func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignReque
 	entry.method, entry.requestedTTL = preq.Method, preq.TTL
 
 	st := s.state.Load()
-	pol := st.policy
-	creds, err := st.signer.Credentials(ctx)
-	if err != nil {
-		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeCredentialsUnavailable,
-			Detail: "no usable signing credentials; try again shortly", Cause: err}
-	}
-	s.metrics.credentialsExpiry(creds)
-	d, err := pol.Decide(c.name, preq, envFor(s.now(), creds.CanExpire, creds.Expires))
-	if d.CappedBy == policy.CapCredentials || isCredentialsError(err) {
-		// Cached temporary credentials cap this request: a fresh session may last longer.
-		if fresh, refreshed, rerr := st.signer.Refresh(ctx); refreshed && rerr == nil {
-			s.metrics.credentialsExpiry(fresh)
-			creds = fresh
-			d, err = pol.Decide(c.name, preq, envFor(s.now(), creds.CanExpire, creds.Expires))
-		}
-	}
-	entry.cappedBy = d.CappedBy
+	d, creds, err := s.decide(ctx, st, c, preq, entry)
 	if err != nil {
 		return nil, err
 	}
@@ -106,10 +92,6 @@ func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignReque
 	if err != nil {
 		return nil, err
 	}
-	entry.expiresIn = d.TTL
-	if d.CappedBy != policy.CapNone {
-		s.metrics.ttlCapped.WithLabelValues(string(d.CappedBy)).Inc()
-	}
 	return &presignResponse{
 		URL:       p.URL,
 		Method:    p.Method,
@@ -118,6 +100,33 @@ func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignReque
 		Headers:   p.Headers,
 		CappedBy:  string(d.CappedBy),
 	}, nil
+}
+
+// decide runs the policy for a request with the current credentials, refreshing
+// them once when they are what caps the lifetime.
+func (s *Server) decide(ctx context.Context, st *state, c *caller, preq policy.Request, entry *auditEntry) (policy.Decision, aws.Credentials, error) {
+	creds, err := st.signer.Credentials(ctx)
+	if err != nil {
+		return policy.Decision{}, creds, &Error{Status: http.StatusServiceUnavailable, Code: CodeCredentialsUnavailable,
+			Detail: "no usable signing credentials; try again shortly", Cause: err}
+	}
+	s.metrics.credentialsExpiry(creds)
+	d, err := st.policy.Decide(c.name, preq, envFor(s.now(), creds.CanExpire, creds.Expires))
+	if d.CappedBy == policy.CapCredentials || isCredentialsError(err) {
+		if fresh, refreshed, rerr := st.signer.Refresh(ctx); refreshed && rerr == nil {
+			s.metrics.credentialsExpiry(fresh)
+			creds = fresh
+			d, err = st.policy.Decide(c.name, preq, envFor(s.now(), creds.CanExpire, creds.Expires))
+		}
+	}
+	entry.cappedBy = d.CappedBy
+	if err == nil {
+		entry.expiresIn = d.TTL
+		if d.CappedBy != policy.CapNone {
+			s.metrics.ttlCapped.WithLabelValues(string(d.CappedBy)).Inc()
+		}
+	}
+	return d, creds, err
 }
 
 func envFor(now time.Time, expires bool, expiry time.Time) policy.Env {

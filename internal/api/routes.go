@@ -23,6 +23,11 @@ func (s *Server) Handler(admin bool) http.Handler {
 		r.Use(s.authenticate)
 		r.Method(http.MethodPost, "/presign", s.handlePresign())
 		r.Method(http.MethodPost, "/presign/batch", s.handleBatch())
+		r.Method(http.MethodPost, "/presign/post", s.handlePost())
+		r.Method(http.MethodPost, "/multipart/create", multipartHandler(s, "multipart_create", s.multipartCreate))
+		r.Method(http.MethodPost, "/multipart/parts", multipartHandler(s, "multipart_parts", s.multipartParts))
+		r.Method(http.MethodPost, "/multipart/complete", multipartHandler(s, "multipart_complete", s.multipartComplete))
+		r.Method(http.MethodPost, "/multipart/abort", multipartHandler(s, "multipart_abort", s.multipartAbort))
 		r.Method(http.MethodPost, "/explain", s.handleExplain())
 	})
 	if admin {

@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -21,11 +22,18 @@ import (
 	"github.com/presignd/presignd/internal/signer"
 )
 
-// Presigner is what the API needs from the signer.
+// Presigner is what the API needs from the signer: credentials, signing, and the
+// only S3 calls presignd makes (multipart create, list, complete, abort).
 type Presigner interface {
 	Credentials(ctx context.Context) (aws.Credentials, error)
 	Refresh(ctx context.Context) (aws.Credentials, bool, error)
 	Presign(ctx context.Context, req signer.Request) (signer.Presigned, error)
+	PresignPost(ctx context.Context, req signer.PostRequest) (signer.PostPolicy, error)
+	PresignParts(ctx context.Context, req signer.PartRequest) ([]signer.PartURL, time.Time, error)
+	CreateMultipartUpload(ctx context.Context, bucket, key, contentType string) (string, error)
+	ListParts(ctx context.Context, bucket, key, uploadID string) ([]signer.Part, error)
+	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []signer.Part) (string, error)
+	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
 }
 
 // Options are the Server's dependencies.
@@ -36,6 +44,9 @@ type Options struct {
 	Registry *prometheus.Registry
 	Now      func() time.Time
 	Build    BuildInfo
+	// UploadKey authenticates multipart upload IDs; every replica needs the same one.
+	// When empty, a random key is made, which only this process knows.
+	UploadKey []byte
 }
 
 // BuildInfo describes the running binary.
@@ -45,12 +56,13 @@ type BuildInfo struct {
 
 // Server serves the API and the admin endpoints.
 type Server struct {
-	log      *slog.Logger
-	now      func() time.Time
-	metrics  *metrics
-	registry *prometheus.Registry
-	state    atomic.Pointer[state]
-	draining atomic.Bool
+	log       *slog.Logger
+	now       func() time.Time
+	metrics   *metrics
+	registry  *prometheus.Registry
+	uploadKey []byte
+	state     atomic.Pointer[state]
+	draining  atomic.Bool
 }
 
 // state is everything derived from one config; a reload swaps it whole.
@@ -80,7 +92,13 @@ func New(o Options) (*Server, error) {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{log: o.Logger, now: o.Now, registry: o.Registry}
+	if len(o.UploadKey) == 0 {
+		o.UploadKey = make([]byte, 32)
+		if _, err := rand.Read(o.UploadKey); err != nil {
+			return nil, err
+		}
+	}
+	s := &Server{log: o.Logger, now: o.Now, registry: o.Registry, uploadKey: o.UploadKey}
 	m, err := newMetrics(o.Registry, o.Build)
 	if err != nil {
 		return nil, err

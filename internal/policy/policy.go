@@ -72,6 +72,12 @@ type Request struct {
 	// ContentLength is -1 when no size was declared.
 	ContentType   string
 	ContentLength int64
+	// ContentTypePrefix says ContentType is a prefix the upload's type must start with
+	// (a POST policy's starts-with condition) rather than the exact type.
+	ContentTypePrefix bool
+	// Form marks a browser form upload (POST policy): ContentLength is then an optional
+	// maximum, and the grant's max_content_length applies when it is absent.
+	Form bool
 }
 
 // Env is the state of the world a decision depends on.
@@ -206,7 +212,7 @@ func (c *compiledClient) match(req Request) (int, string, error) {
 			continue
 		}
 		if req.Method == MethodPut {
-			if err := checkUpload(g, req.ContentType, req.ContentLength); err != nil {
+			if err := checkUpload(g, req); err != nil {
 				if uploadErr == nil {
 					uploadErr = err
 				}
@@ -252,16 +258,23 @@ func hasMethod(methods []string, m string) bool {
 }
 
 // checkUpload applies a grant's content type and size rules to an upload.
-func checkUpload(g *Grant, contentType string, contentLength int64) *DeniedError {
+func checkUpload(g *Grant, req Request) *DeniedError {
+	contentType, contentLength := req.ContentType, req.ContentLength
 	if len(g.ContentTypes) > 0 {
 		if contentType == "" {
 			return &DeniedError{Reason: ReasonContentTypeRequired, Detail: "this grant requires content_type"}
 		}
-		if !ContentTypeAllowed(g.ContentTypes, contentType) {
+		if req.ContentTypePrefix && !ContentTypePrefixAllowed(g.ContentTypes, contentType) {
+			return &DeniedError{Reason: ReasonContentTypeNotAllowed, Detail: fmt.Sprintf("content types starting with %q are not all allowed", contentType)}
+		}
+		if !req.ContentTypePrefix && !ContentTypeAllowed(g.ContentTypes, contentType) {
 			return &DeniedError{Reason: ReasonContentTypeNotAllowed, Detail: fmt.Sprintf("content type %q is not allowed", contentType)}
 		}
 	}
 	if g.MaxContentLength > 0 {
+		if contentLength < 0 && req.Form {
+			return nil // the form's content-length-range comes from the grant
+		}
 		if contentLength < 0 {
 			return &DeniedError{Reason: ReasonContentLengthRequired, Detail: "this grant requires content_length"}
 		}
@@ -274,9 +287,13 @@ func checkUpload(g *Grant, contentType string, contentLength int64) *DeniedError
 
 // ContentTypeAllowed reports whether contentType matches one of the patterns. The
 // media type (before any parameters) is compared without regard to case; a pattern
-// "type/*" matches any subtype and "*/*" matches everything.
+// "type/*" matches any subtype and "*/*" matches any media type. A value that is not
+// of the form type/subtype matches nothing.
 func ContentTypeAllowed(patterns []string, contentType string) bool {
 	mt := mediaType(contentType)
+	if typ, sub, ok := strings.Cut(mt, "/"); !ok || typ == "" || sub == "" {
+		return false
+	}
 	for _, p := range patterns {
 		p = strings.ToLower(strings.TrimSpace(p))
 		switch {
@@ -287,6 +304,23 @@ func ContentTypeAllowed(patterns []string, contentType string) bool {
 				return true
 			}
 		case p == mt:
+			return true
+		}
+	}
+	return false
+}
+
+// ContentTypePrefixAllowed reports whether every content type starting with prefix
+// is allowed: only a wildcard pattern can hold a starts-with condition ("image/*"
+// holds "image/" and "image/p"; "*/*" holds anything; an exact type holds none).
+func ContentTypePrefixAllowed(patterns []string, prefix string) bool {
+	prefix = strings.ToLower(prefix)
+	for _, p := range patterns {
+		p = strings.ToLower(strings.TrimSpace(p))
+		switch {
+		case p == "*/*":
+			return true
+		case strings.HasSuffix(p, "/*") && strings.HasPrefix(prefix, strings.TrimSuffix(p, "*")):
 			return true
 		}
 	}

@@ -1,0 +1,428 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/presignd/presignd/internal/policy"
+	"github.com/presignd/presignd/internal/signer"
+)
+
+// Browser uploads: POST policies and multipart. A PUT grant permits every upload
+// form, each held to the grant's content_types and max_content_length.
+
+const maxPartsPerCall = 1000
+
+type postRequest struct {
+	Bucket            exactString `json:"bucket"`
+	Key               exactString `json:"key"`
+	KeyPrefix         exactString `json:"key_prefix"`
+	ExpiresIn         *int64      `json:"expires_in"`
+	StrictTTL         bool        `json:"strict_ttl"`
+	ContentType       string      `json:"content_type"`
+	ContentTypePrefix string      `json:"content_type_prefix"`
+	MaxContentLength  *int64      `json:"max_content_length"`
+}
+
+func (req *postRequest) checkText() error {
+	if req.Key.Lossy || req.KeyPrefix.Lossy {
+		return &policy.InvalidError{Field: policy.FieldKey, Detail: "key is not valid UTF-8 (it holds bytes or escapes that are not UTF-8)"}
+	}
+	if req.Bucket.Lossy {
+		return &policy.InvalidError{Field: policy.FieldBucket, Detail: "bucket is not valid UTF-8"}
+	}
+	return nil
+}
+
+type postResponse struct {
+	URL       string            `json:"url"`
+	Fields    map[string]string `json:"fields"`
+	ExpiresAt time.Time         `json:"expires_at"`
+	ExpiresIn int64             `json:"expires_in"`
+	CappedBy  string            `json:"capped_by,omitempty"`
+}
+
+func (s *Server) handlePost() http.Handler {
+	const op = "presign_post"
+	return s.apiHandler(op, func(w http.ResponseWriter, r *http.Request) error {
+		ctx, c := r.Context(), callerFrom(r.Context())
+		var req postRequest
+		entry := auditEntry{method: "POST"}
+		err := decode(w, r, maxBody, &req)
+		var res *postResponse
+		if err == nil {
+			entry.bucket, entry.key = req.Bucket.Value, req.Key.Value+req.KeyPrefix.Value
+			res, err = s.presignPost(ctx, c, &req, &entry)
+		}
+		s.audit(ctx, c, op, entry, err)
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, res)
+		return nil
+	})
+}
+
+func (s *Server) presignPost(ctx context.Context, c *caller, req *postRequest, entry *auditEntry) (*postResponse, error) {
+	switch {
+	case !req.Bucket.Set:
+		return nil, requiredErr("bucket")
+	case req.Key.Set == req.KeyPrefix.Set:
+		return nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "give exactly one of key and key_prefix")
+	case req.ContentType != "" && req.ContentTypePrefix != "":
+		return nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "give at most one of content_type and content_type_prefix")
+	case !headerSafe(req.ContentType) || !headerSafe(req.ContentTypePrefix):
+		return nil, fieldErr("content_type", "must be printable ASCII of at most 1024 characters")
+	case req.MaxContentLength != nil && (*req.MaxContentLength < 0 || *req.MaxContentLength > signer.MaxPostObjectSize):
+		return nil, fieldErr("max_content_length", "must be between 0 and 5 GiB, the largest object a POST upload may carry")
+	}
+	key, prefix := req.Key.Value, req.KeyPrefix.Set
+	if prefix {
+		key = req.KeyPrefix.Value
+		if key == "" {
+			return nil, fieldErr("key_prefix", "must not be empty")
+		}
+		// Every key the form can produce starts with the prefix; the prefix followed by
+		// any name must be a valid key.
+		if err := policy.ValidateKey(key + "f"); err != nil {
+			return nil, err
+		}
+	}
+	preq := policy.Request{
+		Bucket: req.Bucket.Value, Key: key, Method: policy.MethodPut, TTL: ttlOrDefault(req.ExpiresIn),
+		StrictTTL: req.StrictTTL, ContentType: req.ContentType, ContentLength: -1, Form: true,
+	}
+	if req.ContentTypePrefix != "" {
+		preq.ContentType, preq.ContentTypePrefix = req.ContentTypePrefix, true
+	}
+	if req.MaxContentLength != nil {
+		preq.ContentLength = *req.MaxContentLength
+	}
+	entry.requestedTTL = preq.TTL
+	st := s.state.Load()
+	d, creds, err := s.decide(ctx, st, c, preq, entry)
+	if err != nil {
+		return nil, err
+	}
+	maxLen := int64(signer.MaxPostObjectSize)
+	if d.Grant.MaxContentLength > 0 {
+		maxLen = min(maxLen, d.Grant.MaxContentLength)
+	}
+	if req.MaxContentLength != nil {
+		maxLen = min(maxLen, *req.MaxContentLength)
+	}
+	pp, err := st.signer.PresignPost(ctx, signer.PostRequest{
+		Bucket: preq.Bucket, Key: key, KeyIsPrefix: prefix,
+		Expires: time.Duration(d.TTL) * time.Second, Credentials: creds,
+		ContentType: preq.ContentType, ContentTypeIsPrefix: preq.ContentTypePrefix,
+		MaxContentLength: maxLen,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &postResponse{URL: pp.URL, Fields: pp.Fields, ExpiresAt: pp.ExpiresAt(), ExpiresIn: d.TTL, CappedBy: string(d.CappedBy)}, nil
+}
+
+func ttlOrDefault(v *int64) int64 {
+	if v == nil {
+		return DefaultExpiresIn
+	}
+	return *v
+}
+
+// Multipart.
+
+type multipartCreateRequest struct {
+	Bucket        exactString `json:"bucket"`
+	Key           exactString `json:"key"`
+	ContentType   string      `json:"content_type"`
+	ContentLength *int64      `json:"content_length"`
+}
+
+func (req *multipartCreateRequest) checkText() error { return checkBucketKeyText(req.Bucket, req.Key) }
+
+type multipartCreateResponse struct {
+	UploadID string `json:"upload_id"`
+	Bucket   string `json:"bucket"`
+	Key      string `json:"key"`
+}
+
+type multipartPartsRequest struct {
+	Bucket      exactString `json:"bucket"`
+	Key         exactString `json:"key"`
+	UploadID    string      `json:"upload_id"`
+	PartNumbers []int32     `json:"part_numbers"`
+	ExpiresIn   *int64      `json:"expires_in"`
+	StrictTTL   bool        `json:"strict_ttl"`
+}
+
+func (req *multipartPartsRequest) checkText() error { return checkBucketKeyText(req.Bucket, req.Key) }
+
+type partURL struct {
+	PartNumber int32  `json:"part_number"`
+	URL        string `json:"url"`
+}
+
+type multipartPartsResponse struct {
+	Parts     []partURL `json:"parts"`
+	ExpiresAt time.Time `json:"expires_at"`
+	ExpiresIn int64     `json:"expires_in"`
+	CappedBy  string    `json:"capped_by,omitempty"`
+}
+
+type completedPart struct {
+	PartNumber int32  `json:"part_number"`
+	ETag       string `json:"etag"`
+}
+
+type multipartCompleteRequest struct {
+	Bucket   exactString     `json:"bucket"`
+	Key      exactString     `json:"key"`
+	UploadID string          `json:"upload_id"`
+	Parts    []completedPart `json:"parts"`
+}
+
+func (req *multipartCompleteRequest) checkText() error {
+	return checkBucketKeyText(req.Bucket, req.Key)
+}
+
+type multipartCompleteResponse struct {
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+	ETag   string `json:"etag"`
+	Size   int64  `json:"size"`
+}
+
+type multipartAbortRequest struct {
+	Bucket   exactString `json:"bucket"`
+	Key      exactString `json:"key"`
+	UploadID string      `json:"upload_id"`
+}
+
+func (req *multipartAbortRequest) checkText() error { return checkBucketKeyText(req.Bucket, req.Key) }
+
+type multipartAbortResponse struct {
+	Aborted bool `json:"aborted"`
+}
+
+func checkBucketKeyText(bucket, key exactString) error {
+	switch {
+	case key.Lossy:
+		return &policy.InvalidError{Field: policy.FieldKey, Detail: "key is not valid UTF-8 (it holds bytes or escapes that are not UTF-8)"}
+	case bucket.Lossy:
+		return &policy.InvalidError{Field: policy.FieldBucket, Detail: "bucket is not valid UTF-8"}
+	}
+	return nil
+}
+
+func requireBucketKey(bucket, key exactString) error {
+	switch {
+	case !bucket.Set:
+		return requiredErr("bucket")
+	case !key.Set:
+		return requiredErr("key")
+	}
+	return nil
+}
+
+// multipartHandler decodes a multipart request, runs fn and audits the decision.
+func multipartHandler[Req any, Res any](s *Server, op string, fn func(ctx context.Context, c *caller, req *Req, e *auditEntry) (*Res, error)) http.Handler {
+	return s.apiHandler(op, func(w http.ResponseWriter, r *http.Request) error {
+		ctx, c := r.Context(), callerFrom(r.Context())
+		req := new(Req)
+		entry := auditEntry{method: policy.MethodPut}
+		err := decode(w, r, maxBody, req)
+		var res *Res
+		if err == nil {
+			res, err = fn(ctx, c, req, &entry)
+		}
+		s.audit(ctx, c, op, entry, err)
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, res)
+		return nil
+	})
+}
+
+func (s *Server) multipartCreate(ctx context.Context, c *caller, req *multipartCreateRequest, e *auditEntry) (*multipartCreateResponse, error) {
+	if err := requireBucketKey(req.Bucket, req.Key); err != nil {
+		return nil, err
+	}
+	e.bucket, e.key = req.Bucket.Value, req.Key.Value
+	if !headerSafe(req.ContentType) {
+		return nil, fieldErr("content_type", "must be printable ASCII of at most 1024 characters")
+	}
+	declared := int64(-1)
+	if req.ContentLength != nil {
+		if *req.ContentLength < 0 || *req.ContentLength > 5<<40 {
+			return nil, fieldErr("content_length", "must be between 0 and 5 TiB")
+		}
+		declared = *req.ContentLength
+	}
+	st := s.state.Load()
+	preq := policy.Request{Bucket: e.bucket, Key: e.key, Method: policy.MethodPut, TTL: 1, ContentType: req.ContentType, ContentLength: declared}
+	if _, _, err := s.decide(ctx, st, c, preq, e); err != nil {
+		return nil, err
+	}
+	id, err := st.signer.CreateMultipartUpload(ctx, e.bucket, e.key, req.ContentType)
+	if err != nil {
+		return nil, s3Problem(err)
+	}
+	h := uploadHandle{UploadID: id, Client: c.name, Bucket: e.bucket, Key: e.key, ContentType: req.ContentType, ContentLength: declared}
+	return &multipartCreateResponse{UploadID: sealUpload(s.uploadKey, h), Bucket: e.bucket, Key: e.key}, nil
+}
+
+func (s *Server) multipartParts(ctx context.Context, c *caller, req *multipartPartsRequest, e *auditEntry) (*multipartPartsResponse, error) {
+	if err := requireBucketKey(req.Bucket, req.Key); err != nil {
+		return nil, err
+	}
+	e.bucket, e.key = req.Bucket.Value, req.Key.Value
+	h, err := openUpload(s.uploadKey, req.UploadID, c.name, e.bucket, e.key)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(req.PartNumbers) == 0:
+		return nil, fieldErr("part_numbers", "must list at least one part number")
+	case len(req.PartNumbers) > maxPartsPerCall:
+		return nil, fieldErr("part_numbers", "lists %d parts, above the limit of %d per call", len(req.PartNumbers), maxPartsPerCall)
+	}
+	seen := map[int32]bool{}
+	for _, n := range req.PartNumbers {
+		if n < 1 || n > 10000 {
+			return nil, fieldErr("part_numbers", "holds %d; part numbers run from 1 to 10000", n)
+		}
+		if seen[n] {
+			return nil, fieldErr("part_numbers", "lists part %d twice", n)
+		}
+		seen[n] = true
+	}
+	st := s.state.Load()
+	preq := policy.Request{Bucket: e.bucket, Key: e.key, Method: policy.MethodPut, TTL: ttlOrDefault(req.ExpiresIn),
+		StrictTTL: req.StrictTTL, ContentType: h.ContentType, ContentLength: h.ContentLength}
+	e.requestedTTL = preq.TTL
+	d, creds, err := s.decide(ctx, st, c, preq, e)
+	if err != nil {
+		return nil, err
+	}
+	urls, expiresAt, err := st.signer.PresignParts(ctx, signer.PartRequest{
+		Bucket: e.bucket, Key: e.key, UploadID: h.UploadID, PartNumbers: req.PartNumbers,
+		Expires: time.Duration(d.TTL) * time.Second, Credentials: creds,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &multipartPartsResponse{Parts: make([]partURL, len(urls)), ExpiresAt: expiresAt, ExpiresIn: d.TTL, CappedBy: string(d.CappedBy)}
+	for i, u := range urls {
+		out.Parts[i] = partURL{PartNumber: u.PartNumber, URL: u.URL}
+	}
+	return out, nil
+}
+
+func (s *Server) multipartComplete(ctx context.Context, c *caller, req *multipartCompleteRequest, e *auditEntry) (*multipartCompleteResponse, error) {
+	if err := requireBucketKey(req.Bucket, req.Key); err != nil {
+		return nil, err
+	}
+	e.bucket, e.key = req.Bucket.Value, req.Key.Value
+	h, err := openUpload(s.uploadKey, req.UploadID, c.name, e.bucket, e.key)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Parts) == 0 || len(req.Parts) > 10000 {
+		return nil, fieldErr("parts", "must list the uploaded parts (1 to 10000)")
+	}
+	st := s.state.Load()
+	preq := policy.Request{Bucket: e.bucket, Key: e.key, Method: policy.MethodPut, TTL: 1, ContentType: h.ContentType, ContentLength: h.ContentLength}
+	d, _, err := s.decide(ctx, st, c, preq, e)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := st.signer.ListParts(ctx, e.bucket, e.key, h.UploadID)
+	if err != nil {
+		return nil, s3Problem(err)
+	}
+	sizes := make(map[int32]signer.Part, len(stored))
+	for _, p := range stored {
+		sizes[p.Number] = p
+	}
+	parts := make([]signer.Part, len(req.Parts))
+	var total int64
+	for i, p := range req.Parts {
+		sp, ok := sizes[p.PartNumber]
+		if !ok {
+			return nil, fieldErr("parts", "lists part %d, which S3 does not hold for this upload", p.PartNumber)
+		}
+		if strings.Trim(p.ETag, `"`) != strings.Trim(sp.ETag, `"`) {
+			return nil, fieldErr("parts", "gives an ETag for part %d that does not match the uploaded part", p.PartNumber)
+		}
+		if i > 0 && p.PartNumber <= req.Parts[i-1].PartNumber {
+			return nil, fieldErr("parts", "must be in ascending part_number order without repeats")
+		}
+		parts[i] = sp
+		total += sp.Size
+	}
+	limit, limitName := int64(-1), ""
+	if h.ContentLength >= 0 {
+		limit, limitName = h.ContentLength, "the declared content_length"
+	}
+	if g := d.Grant.MaxContentLength; g > 0 && (limit < 0 || g < limit) {
+		limit, limitName = g, "the grant's max_content_length"
+	}
+	if limit >= 0 && total > limit {
+		// The upload breaks its limits: drop it so nothing is stored.
+		if err := st.signer.AbortMultipartUpload(ctx, e.bucket, e.key, h.UploadID); err != nil {
+			s.log.Error("aborting an oversized upload failed", "request_id", requestID(ctx), "bucket", e.bucket, "error", err.Error())
+		}
+		return nil, &policy.DeniedError{Reason: policy.ReasonContentLengthTooLarge,
+			Detail: fmt.Sprintf("the parts add up to %d bytes, above %s of %d; the upload was aborted", total, limitName, limit)}
+	}
+	etag, err := st.signer.CompleteMultipartUpload(ctx, e.bucket, e.key, h.UploadID, parts)
+	if err != nil {
+		return nil, s3Problem(err)
+	}
+	return &multipartCompleteResponse{Bucket: e.bucket, Key: e.key, ETag: etag, Size: total}, nil
+}
+
+func (s *Server) multipartAbort(ctx context.Context, c *caller, req *multipartAbortRequest, e *auditEntry) (*multipartAbortResponse, error) {
+	if err := requireBucketKey(req.Bucket, req.Key); err != nil {
+		return nil, err
+	}
+	e.bucket, e.key = req.Bucket.Value, req.Key.Value
+	h, err := openUpload(s.uploadKey, req.UploadID, c.name, e.bucket, e.key)
+	if err != nil {
+		return nil, err
+	}
+	st := s.state.Load()
+	preq := policy.Request{Bucket: e.bucket, Key: e.key, Method: policy.MethodPut, TTL: 1, ContentType: h.ContentType, ContentLength: h.ContentLength}
+	if _, _, err := s.decide(ctx, st, c, preq, e); err != nil {
+		return nil, err
+	}
+	if err := st.signer.AbortMultipartUpload(ctx, e.bucket, e.key, h.UploadID); err != nil {
+		return nil, s3Problem(err)
+	}
+	return &multipartAbortResponse{Aborted: true}, nil
+}
+
+// s3Problem maps an error of presignd's own S3 calls to a problem the caller can act on.
+func s3Problem(err error) error {
+	var se *signer.S3Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch {
+	case se.Code == "NoSuchUpload":
+		return &Error{Status: http.StatusNotFound, Code: CodeUploadNotFound, Detail: "S3 holds no such multipart upload (it was completed or aborted)", Cause: err}
+	case slices.Contains([]string{"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "EntityTooLarge"}, se.Code):
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Detail: "S3 refused the upload: " + se.Code + ": " + clipString(se.Message), Cause: err}
+	case se.Code == "NoSuchBucket":
+		return &Error{Status: http.StatusBadGateway, Code: CodeS3Error, Detail: "the bucket does not exist in S3", Cause: err}
+	default:
+		return &Error{Status: http.StatusBadGateway, Code: CodeS3Error, Detail: "S3 did not complete the call (" + se.Op + "); try again", Cause: err}
+	}
+}

@@ -1,0 +1,63 @@
+package api
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// uploadHandle is what presignd remembers of a multipart upload between create and
+// complete, carried by the client as upload_id and authenticated with HMAC-SHA256, so
+// presignd stays stateless and a client cannot change the declared size, move the
+// upload to another key or use another client's upload.
+type uploadHandle struct {
+	UploadID      string `json:"u"`
+	Client        string `json:"c"`
+	Bucket        string `json:"b"`
+	Key           string `json:"k"`
+	ContentType   string `json:"t,omitempty"`
+	ContentLength int64  `json:"n"` // declared total size; -1 when none was declared
+}
+
+const uploadHandleVersion = "v1."
+
+func sealUpload(key []byte, h uploadHandle) string {
+	body, _ := json.Marshal(h)
+	payload := base64.RawURLEncoding.EncodeToString(body)
+	return uploadHandleVersion + payload + "." + base64.RawURLEncoding.EncodeToString(uploadMAC(key, payload))
+}
+
+func uploadMAC(key []byte, payload string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(uploadHandleVersion + payload))
+	return m.Sum(nil)
+}
+
+// openUpload checks an upload_id and that it belongs to this client, bucket and key.
+func openUpload(key []byte, id, client, bucket, objectKey string) (uploadHandle, error) {
+	bad := errorf(http.StatusBadRequest, CodeInvalidRequest, "upload_id is not one presignd issued for this bucket and key")
+	rest, ok := strings.CutPrefix(id, uploadHandleVersion)
+	if !ok {
+		return uploadHandle{}, bad
+	}
+	payload, sig, ok := strings.Cut(rest, ".")
+	if !ok {
+		return uploadHandle{}, bad
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(mac, uploadMAC(key, payload)) {
+		return uploadHandle{}, bad
+	}
+	body, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return uploadHandle{}, bad
+	}
+	var h uploadHandle
+	if err := json.Unmarshal(body, &h); err != nil || h.Client != client || h.Bucket != bucket || h.Key != objectKey {
+		return uploadHandle{}, bad
+	}
+	return h, nil
+}

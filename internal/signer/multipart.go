@@ -1,0 +1,173 @@
+package signer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// CallTimeout bounds each call presignd makes to S3 (multipart create, list, complete, abort).
+const CallTimeout = 15 * time.Second
+
+// S3Error is an error answered by S3 to one of presignd's own calls.
+type S3Error struct {
+	Op      string
+	Code    string // S3's error code, e.g. NoSuchUpload
+	Message string
+	Status  int // S3's HTTP status; 0 when S3 could not be reached
+	Err     error
+}
+
+func (e *S3Error) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("S3 %s: %s: %s", e.Op, e.Code, e.Message)
+	}
+	return fmt.Sprintf("S3 %s: %v", e.Op, e.Err)
+}
+
+func (e *S3Error) Unwrap() error { return e.Err }
+
+func s3Error(op string, err error) error {
+	e := &S3Error{Op: op, Err: err}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		e.Code, e.Message = ae.ErrorCode(), ae.ErrorMessage()
+	}
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) {
+		e.Status = re.HTTPStatusCode()
+	}
+	return e
+}
+
+func (s *Signer) callClient(bucket string) *s3.Client {
+	t := s.TargetFor(bucket)
+	if forcePathStyle(bucket) {
+		t.PathStyle = true
+	}
+	return s.client(t, false)
+}
+
+// CreateMultipartUpload starts an upload and returns S3's upload ID.
+func (s *Signer) CreateMultipartUpload(ctx context.Context, bucket, key, contentType string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	out, err := s.callClient(bucket).CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), ContentType: optional(contentType),
+	})
+	if err != nil {
+		return "", s3Error("CreateMultipartUpload", err)
+	}
+	return aws.ToString(out.UploadId), nil
+}
+
+// Part is an uploaded part.
+type Part struct {
+	Number int32
+	ETag   string
+	Size   int64
+}
+
+// ListParts lists every part S3 holds for an upload.
+func (s *Signer) ListParts(ctx context.Context, bucket, key, uploadID string) ([]Part, error) {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	var parts []Part
+	p := s3.NewListPartsPaginator(s.callClient(bucket), &s3.ListPartsInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(uploadID),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, s3Error("ListParts", err)
+		}
+		for _, pt := range page.Parts {
+			parts = append(parts, Part{Number: aws.ToInt32(pt.PartNumber), ETag: aws.ToString(pt.ETag), Size: aws.ToInt64(pt.Size)})
+		}
+	}
+	return parts, nil
+}
+
+// CompleteMultipartUpload assembles the parts; it returns the object's ETag.
+func (s *Signer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []Part) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	cp := make([]types.CompletedPart, len(parts))
+	for i, p := range parts {
+		cp[i] = types.CompletedPart{PartNumber: aws.Int32(p.Number), ETag: aws.String(p.ETag)}
+	}
+	out, err := s.callClient(bucket).CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(uploadID),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: cp},
+	})
+	if err != nil {
+		return "", s3Error("CompleteMultipartUpload", err)
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+// AbortMultipartUpload drops an upload and its parts.
+func (s *Signer) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	_, err := s.callClient(bucket).AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(uploadID),
+	})
+	if err != nil {
+		return s3Error("AbortMultipartUpload", err)
+	}
+	return nil
+}
+
+// PartRequest is an allowed request for upload-part URLs.
+type PartRequest struct {
+	Bucket, Key, UploadID string
+	PartNumbers           []int32
+	Expires               time.Duration
+	Credentials           aws.Credentials
+}
+
+// PartURL is one pre-signed UploadPart URL.
+type PartURL struct {
+	PartNumber int32
+	URL        string
+}
+
+// PresignParts signs one UploadPart URL per part number. It makes no network call.
+func (s *Signer) PresignParts(ctx context.Context, req PartRequest) ([]PartURL, time.Time, error) {
+	if req.Expires < time.Second {
+		return nil, time.Time{}, fmt.Errorf("a URL needs a lifetime of at least 1s, got %s", req.Expires)
+	}
+	at := s.now().UTC().Truncate(time.Second)
+	t := s.TargetFor(req.Bucket)
+	if forcePathStyle(req.Bucket) {
+		t.PathStyle = true
+	}
+	pc := s3.NewPresignClient(s.client(t, true), func(po *s3.PresignOptions) {
+		po.Expires = req.Expires
+		po.Presigner = fixedSigner{v4.NewSigner(), at, req.Credentials}
+		po.ClientOptions = append(po.ClientOptions, func(o *s3.Options) { o.Credentials = staticProvider(req.Credentials) })
+	})
+	out := make([]PartURL, len(req.PartNumbers))
+	for i, n := range req.PartNumbers {
+		r, err := pc.PresignUploadPart(ctx, &s3.UploadPartInput{
+			Bucket: aws.String(req.Bucket), Key: aws.String(req.Key), UploadId: aws.String(req.UploadID), PartNumber: aws.Int32(n),
+		})
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("signing part %d: %w", n, err)
+		}
+		if r.Method != http.MethodPut {
+			return nil, time.Time{}, fmt.Errorf("signing part %d: unexpected method %s", n, r.Method)
+		}
+		out[i] = PartURL{PartNumber: n, URL: r.URL}
+	}
+	return out, at.Add(req.Expires), nil
+}

@@ -1,0 +1,100 @@
+package signer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// MaxPostObjectSize is the largest object a single POST upload may carry (5 GiB).
+const MaxPostObjectSize = 5 << 30
+
+// PostRequest is an allowed browser form upload to sign as an S3 POST policy.
+type PostRequest struct {
+	Bucket string
+	// Key is the exact key, or with KeyIsPrefix the prefix every key must start with;
+	// the form's key field is then Key + "${filename}".
+	Key         string
+	KeyIsPrefix bool
+	Expires     time.Duration
+	Credentials aws.Credentials
+	// ContentType is the exact Content-Type, or with ContentTypeIsPrefix the prefix it
+	// must start with; empty means any.
+	ContentType         string
+	ContentTypeIsPrefix bool
+	// MinContentLength and MaxContentLength bound the size (content-length-range).
+	MinContentLength int64
+	MaxContentLength int64
+}
+
+// PostPolicy is a signed form: POST the fields, then the file, to URL.
+type PostPolicy struct {
+	URL      string
+	Fields   map[string]string
+	SignedAt time.Time
+	Expires  time.Duration
+}
+
+// ExpiresAt is the moment the policy stops working.
+func (p PostPolicy) ExpiresAt() time.Time { return p.SignedAt.Add(p.Expires) }
+
+// PresignPost signs an S3 POST policy with PresignPostObject. It makes no network call.
+// The SDK reads its own clock for the signing time; the returned SignedAt is the
+// policy's X-Amz-Date.
+func (s *Signer) PresignPost(ctx context.Context, req PostRequest) (PostPolicy, error) {
+	if req.Expires < time.Second {
+		return PostPolicy{}, fmt.Errorf("a policy needs a lifetime of at least 1s, got %s", req.Expires)
+	}
+	if req.MaxContentLength < req.MinContentLength || req.MaxContentLength < 0 {
+		return PostPolicy{}, fmt.Errorf("bad content length range %d-%d", req.MinContentLength, req.MaxContentLength)
+	}
+	t := s.TargetFor(req.Bucket)
+	if forcePathStyle(req.Bucket) {
+		t.PathStyle = true
+	}
+	key := req.Key
+	conditions := []any{
+		[]any{"content-length-range", req.MinContentLength, req.MaxContentLength},
+	}
+	if req.KeyIsPrefix {
+		key += "${filename}"
+		conditions = append(conditions, []any{"starts-with", "$key", req.Key})
+	}
+	switch {
+	case req.ContentType != "" && !req.ContentTypeIsPrefix:
+		conditions = append(conditions, map[string]string{"Content-Type": req.ContentType})
+	case req.ContentTypeIsPrefix:
+		conditions = append(conditions, []any{"starts-with", "$Content-Type", req.ContentType})
+	}
+	pc := s3.NewPresignClient(s.client(t, true))
+	out, err := pc.PresignPostObject(ctx, &s3.PutObjectInput{Bucket: aws.String(req.Bucket), Key: aws.String(key)},
+		func(o *s3.PresignPostOptions) {
+			o.Expires = req.Expires
+			o.Conditions = conditions
+			o.ClientOptions = append(o.ClientOptions, func(o *s3.Options) {
+				o.Credentials = staticProvider(req.Credentials)
+			})
+		})
+	if err != nil {
+		return PostPolicy{}, fmt.Errorf("signing the POST policy: %w", err)
+	}
+	signedAt, err := time.Parse("20060102T150405Z", out.Values["X-Amz-Date"])
+	if err != nil {
+		return PostPolicy{}, fmt.Errorf("the POST policy has no valid X-Amz-Date: %w", err)
+	}
+	fields := make(map[string]string, len(out.Values)+1)
+	for k, v := range out.Values {
+		fields[k] = v
+	}
+	if req.ContentType != "" && !req.ContentTypeIsPrefix {
+		fields["Content-Type"] = req.ContentType
+	}
+	return PostPolicy{URL: out.URL, Fields: fields, SignedAt: signedAt, Expires: req.Expires}, nil
+}
+
+func staticProvider(c aws.Credentials) aws.CredentialsProvider {
+	return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return c, nil })
+}
