@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -153,7 +152,7 @@ func (s *Signer) PresignParts(ctx context.Context, req PartRequest) ([]PartURL, 
 	}
 	pc := s3.NewPresignClient(s.client(t, true), func(po *s3.PresignOptions) {
 		po.Expires = req.Expires
-		po.Presigner = fixedSigner{v4.NewSigner(), at, req.Credentials}
+		po.Presigner = fixedSigner{newV4Signer(), at, req.Credentials}
 		po.ClientOptions = append(po.ClientOptions, func(o *s3.Options) { o.Credentials = staticProvider(req.Credentials) })
 	})
 	out := make([]PartURL, len(req.PartNumbers))
