@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,6 +88,35 @@ func TestServer(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("unsigned GET: got %d, want 403", resp.StatusCode)
+	}
+}
+
+// TestOnlyForTests: no package of the module imports internal/testenv outside its
+// tests, so versitygw's client side never reaches the presignd binary.
+func TestOnlyForTests(t *testing.T) {
+	root, err := s3server.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(args ...string) []string {
+		cmd := exec.Command("go", append([]string{"list"}, args...)...)
+		cmd.Dir = root
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list %v: %v", args, err)
+		}
+		return strings.Fields(string(out))
+	}
+	var pkgs []string
+	for _, p := range list("./...") {
+		if !strings.Contains(p, "/internal/testenv") {
+			pkgs = append(pkgs, p)
+		}
+	}
+	for _, dep := range list(append([]string{"-deps"}, pkgs...)...) {
+		if strings.Contains(dep, "/internal/testenv") || strings.HasPrefix(dep, "github.com/versity/") {
+			t.Errorf("%s is a dependency of non-test code", dep)
+		}
 	}
 }
 
