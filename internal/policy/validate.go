@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 	"unicode/utf8"
 )
@@ -47,8 +46,8 @@ func ValidateBucket(b string) error {
 	if strings.Contains(b, "..") {
 		return bad("must not contain two adjacent periods")
 	}
-	if _, err := netip.ParseAddr(b); err == nil {
-		return bad("must not be an IP address")
+	if looksLikeIPv4(b) {
+		return bad("must not be formatted as an IP address")
 	}
 	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
 		if strings.HasPrefix(b, p) {
@@ -61,6 +60,22 @@ func ValidateBucket(b string) error {
 		}
 	}
 	return nil
+}
+
+// looksLikeIPv4 reports whether b is four dot-separated runs of digits. S3 refuses
+// such names whether or not each number would be a valid octet ("192.168.01.1",
+// "999.0.0.1"), so netip.ParseAddr alone is not enough.
+func looksLikeIPv4(b string) bool {
+	parts := strings.Split(b, ".")
+	if len(parts) != 4 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
