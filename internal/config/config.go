@@ -5,11 +5,11 @@
 package config
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -105,6 +105,16 @@ func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil
 // MarshalYAML hides the value.
 func (Secret) MarshalYAML() (any, error) { return "[redacted]", nil }
 
+// Format hides the value from every fmt verb, including those that bypass String
+// (%d and %t print a string's bytes as "%!d(config.Secret=...)").
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'q' || verb == 'v' && f.Flag('#') {
+		io.WriteString(f, `"[redacted]"`)
+		return
+	}
+	io.WriteString(f, "[redacted]")
+}
+
 // Reveal returns the value itself.
 func (s Secret) Reveal() string { return string(s) }
 
@@ -118,28 +128,45 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes strictly and validates. The error, when there is one, is a *Problems
-// listing every problem found.
+// listing every problem found: unknown keys, values of the wrong type and every
+// validation problem, each with its path.
 func Parse(data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, &Problems{List: []string{yamlError(err)}}
 	}
-	if root.Kind == 0 {
+	doc := &root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		doc = doc.Content[0]
+	}
+	if doc.Kind == 0 || doc.Kind == yaml.DocumentNode || isNull(doc) {
 		return nil, &Problems{List: []string{"the file is empty"}}
 	}
+	if doc.Kind != yaml.MappingNode {
+		return nil, &Problems{List: []string{fmt.Sprintf("the file must be a mapping of keys such as listen, s3 and clients (line %d)", doc.Line)}}
+	}
 	var probs Problems
-	checkKeys(&root, &probs)
-	if len(probs.List) > 0 {
+	bad := checkTree(doc, &probs)
+	var c Config
+	if err := doc.Decode(&c); err != nil {
+		// checkTree has removed everything that cannot decode; this is a safety net.
+		probs.List = append(probs.List, yamlError(err))
 		return nil, &probs
 	}
-	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		return nil, &Problems{List: []string{yamlError(err)}}
-	}
 	if err := c.Validate(); err != nil {
-		return nil, err
+		var vp *Problems
+		if !errors.As(err, &vp) {
+			return nil, err
+		}
+		for _, msg := range vp.List {
+			// A value already reported as undecodable is not reported again as missing.
+			if !under(msg, bad) {
+				probs.List = append(probs.List, msg)
+			}
+		}
+	}
+	if len(probs.List) > 0 {
+		return nil, &probs
 	}
 	return &c, nil
 }
@@ -166,7 +193,11 @@ func (p *Problems) Error() string {
 }
 
 func (p *Problems) add(path, format string, args ...any) {
-	p.List = append(p.List, path+": "+fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if path != "" {
+		msg = path + ": " + msg
+	}
+	p.List = append(p.List, msg)
 }
 
 // DrainDelay is the configured drain delay or its default.

@@ -4,13 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/presignd/presignd/internal/policy"
 )
@@ -27,7 +24,7 @@ func (c *Config) Validate() error {
 	var p Problems
 	checkHostPort(&p, "listen", c.Listen, true)
 	checkHostPort(&p, "admin_listen", c.AdminListen, false)
-	if c.AdminListen != "" && c.AdminListen == c.Listen {
+	if _, port, _ := net.SplitHostPort(c.Listen); c.AdminListen != "" && c.AdminListen == c.Listen && port != "0" {
 		p.add("admin_listen", "must differ from listen (leave it empty to serve admin routes on listen)")
 	}
 
@@ -85,8 +82,9 @@ func (c *Config) Validate() error {
 		default:
 			if j, dup := names[cl.Name]; dup {
 				p.add(path+".name", "%q is already the name of clients[%d]", cl.Name, j)
+			} else {
+				names[cl.Name] = i
 			}
-			names[cl.Name] = i
 		}
 		h := string(cl.TokenSHA256)
 		switch {
@@ -97,8 +95,9 @@ func (c *Config) Validate() error {
 		default:
 			if j, dup := hashes[h]; dup {
 				p.add(path+".token_sha256", "is the same as that of clients[%d]; every client needs its own token", j)
+			} else {
+				hashes[h] = i
 			}
-			hashes[h] = i
 		}
 		if rl := cl.RateLimit; rl != nil {
 			if !(rl.RPS > 0) {
@@ -126,6 +125,10 @@ func checkGrant(p *Problems, path, client string, g Grant) {
 		p.add(path+".bucket", "is required")
 	} else if err := policy.ValidateBucket(g.Bucket); err != nil {
 		p.add(path+".bucket", "%s", detail(err))
+	}
+	if len(g.Prefixes) == 0 {
+		// A grant without prefixes would otherwise cover the whole bucket by omission.
+		p.add(path+".prefixes", "at least one prefix is required (\"\" for the whole bucket)")
 	}
 	for k, pfx := range g.Prefixes {
 		kp := fmt.Sprintf("%s.prefixes[%d]", path, k)
@@ -209,7 +212,7 @@ func checkEndpoint(p *Problems, path, v string) {
 		return
 	}
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		p.add(path, "%q must be an http or https URL such as https://s3.example.com", v)
 	}
 }
@@ -228,62 +231,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// checkKeys walks the YAML tree beside the Config type and reports every unknown key
-// with its path, so a misspelt key is named where it stands.
-func checkKeys(root *yaml.Node, p *Problems) {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	walkKeys(n, reflect.TypeFor[Config](), "", p)
-}
-
-func walkKeys(n *yaml.Node, t reflect.Type, path string, p *Problems) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if n.Kind != yaml.MappingNode || t == reflect.TypeFor[Duration]() {
-			return
-		}
-		fields := map[string]reflect.Type{}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag != "" && tag != "-" {
-				fields[tag] = f.Type
-			}
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i].Value
-			kp := join(path, k)
-			ft, ok := fields[k]
-			if !ok {
-				p.add(kp, "unknown key (line %d)", n.Content[i].Line)
-				continue
-			}
-			walkKeys(n.Content[i+1], ft, kp, p)
-		}
-	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			return
-		}
-		for i, item := range n.Content {
-			walkKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), p)
-		}
-	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			return
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			walkKeys(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), p)
-		}
-	}
 }
 
 func join(path, k string) string {
