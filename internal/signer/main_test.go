@@ -61,6 +61,35 @@ func newSigner(t testing.TB, cfg signer.Config) *signer.Signer {
 	return s
 }
 
+// signingPaths are the two ways Presign signs: the fast path and s3.PresignClient. The
+// golden tests run on both, so that a change in either fails them.
+var signingPaths = []struct {
+	name    string
+	sdkOnly bool
+}{{"fast", false}, {"sdk", true}}
+
+// newSignerOn builds a signer as newSigner does, signing with the SDK alone when sdkOnly.
+func newSignerOn(t testing.TB, cfg signer.Config, sdkOnly bool) *signer.Signer {
+	t.Helper()
+	s := newSigner(t, cfg)
+	if sdkOnly {
+		signer.ForceSDK(s)
+	}
+	return s
+}
+
+// presign signs req with s; unless sdkOnly, it also checks that the fast path covered it.
+func presign(t testing.TB, s *signer.Signer, sdkOnly bool, req signer.Request) (signer.Presigned, error) {
+	t.Helper()
+	p, err := s.Presign(context.Background(), req)
+	if err == nil && !sdkOnly {
+		if fast, covered := signer.PresignFast(context.Background(), s, req); !covered || fast.URL != p.URL {
+			t.Fatalf("the fast path did not sign %s s3://%s/%s (covered: %t)", req.Method, req.Bucket, req.Key, covered)
+		}
+	}
+	return p, err
+}
+
 // query returns the decoded query parameters of a URL, each name once.
 func query(t testing.TB, rawURL string) map[string]string {
 	t.Helper()

@@ -58,8 +58,10 @@ type Signer struct {
 	creds       aws.CredentialsProvider
 	now         func() time.Time
 	clients     sync.Map // clientKey -> *s3.Client
-	v4          *v4.Signer
 	lastRefresh atomic.Int64
+	fast        fastState
+	// sdkOnly turns the fast path off, so that every URL is signed by s3.PresignClient.
+	sdkOnly bool
 }
 
 type clientKey struct {
@@ -87,7 +89,7 @@ func New(ctx context.Context, cfg Config) (*Signer, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Signer{cfg: cfg, aws: awsCfg, creds: awsCfg.Credentials, now: now, v4: newV4Signer()}, nil
+	return &Signer{cfg: cfg, aws: awsCfg, creds: awsCfg.Credentials, now: now}, nil
 }
 
 // ErrNoCredentials means the credential chain found nothing to sign with.
@@ -191,25 +193,45 @@ type Presigned struct {
 func (p Presigned) ExpiresAt() time.Time { return p.SignedAt.Add(p.Expires) }
 
 // Presign signs req. It makes no network call.
+//
+// Most URLs are signed by a fast path that produces, byte for byte, the URL that
+// s3.PresignClient produces for the same request and time (see fast.go); the
+// PresignClient signs the rest.
 func (s *Signer) Presign(ctx context.Context, req Request) (Presigned, error) {
 	if req.Expires < time.Second {
 		// The SDK would silently turn 0 into 900 s.
 		return Presigned{}, fmt.Errorf("a URL needs a lifetime of at least 1s, got %s", req.Expires)
 	}
+	if err := checkMetadataNames(req.Metadata); err != nil {
+		return Presigned{}, err
+	}
 	// X-Amz-Expires is whole seconds; keep ExpiresAt equal to what the URL says.
 	req.Expires = req.Expires.Truncate(time.Second)
 	at := s.now().UTC().Truncate(time.Second)
+	if p, ok := s.presignFast(ctx, req, at); ok {
+		return p, nil
+	}
+	return s.presignSDK(ctx, req, at)
+}
+
+// presignSDK signs req at the given time with s3.PresignClient. It is the reference
+// of the fast path, and signs whatever the fast path does not cover.
+func (s *Signer) presignSDK(ctx context.Context, req Request, at time.Time) (Presigned, error) {
 	t := s.TargetFor(req.Bucket)
 	if forcePathStyle(req.Bucket) {
 		t.PathStyle = true
 	}
 	pc := s3.NewPresignClient(s.client(t, true), func(po *s3.PresignOptions) {
 		po.Expires = req.Expires
-		po.Presigner = fixedSigner{s.v4, at, req.Credentials}
+		po.Presigner = fixedSigner{newV4Signer(), at, req.Credentials}
 		po.ClientOptions = append(po.ClientOptions, func(o *s3.Options) {
 			o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 				return req.Credentials, nil
 			})
+			// The client made for these options would otherwise share the cached
+			// client's S3 Express provider and write itself into it, racing with
+			// every other call; let it make its own.
+			o.ExpressCredentials = nil
 		})
 	})
 	var (
@@ -262,6 +284,23 @@ func (s *Signer) Presign(ctx context.Context, req Request) (Presigned, error) {
 	return p, nil
 }
 
+// checkMetadataNames refuses names that differ only in case: they are one header,
+// and the SDK would sign one of their values, whichever its map iteration meets last.
+func checkMetadataNames(md map[string]string) error {
+	if len(md) < 2 {
+		return nil
+	}
+	seen := make(map[string]string, len(md))
+	for name := range md {
+		canonical := http.CanonicalHeaderKey(strings.TrimSpace(name))
+		if other, dup := seen[canonical]; dup {
+			return fmt.Errorf("metadata names %q and %q are the same header", other, name)
+		}
+		seen[canonical] = name
+	}
+	return nil
+}
+
 func optional(s string) *string {
 	if s == "" {
 		return nil
@@ -272,6 +311,9 @@ func optional(s string) *string {
 // newV4Signer returns a SigV4 signer configured as the S3 client configures its own:
 // S3 signs the request path as sent, escaped once (escaping it again would make every
 // key with a space, '+' or a non-ASCII letter fail with SignatureDoesNotMatch).
+//
+// A signer is made per URL: its signing-key cache recognises credentials by access key
+// ID alone, so a shared one could sign with a stale key after a secret changes.
 func newV4Signer() *v4.Signer {
 	return v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
 }

@@ -33,7 +33,7 @@ func withMethod(m string) func(*signer.Request) {
 // signs. An SDK upgrade that signs something else (a checksum, a header dropped from
 // the signature) fails here.
 func TestPresignSignedHeaders(t *testing.T) {
-	s := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}})
+	cfg := signer.Config{Default: signer.Target{Region: "us-east-1"}}
 	put := withMethod(http.MethodPut)
 	tests := []struct {
 		name          string
@@ -118,6 +118,14 @@ func TestPresignSignedHeaders(t *testing.T) {
 			params:        map[string]string{"x-id": "PutObject"},
 		},
 		{
+			// PresignPutObject drops Content-Type when the declared length is zero.
+			name:          "PUT with content type and content length 0",
+			mutate:        []func(*signer.Request){put, func(r *signer.Request) { r.ContentType = "text/csv"; r.ContentLength = 0 }},
+			signedHeaders: "host",
+			headers:       map[string]string{},
+			params:        map[string]string{"x-id": "PutObject"},
+		},
+		{
 			name:          "PUT with checksum_sha256",
 			mutate:        []func(*signer.Request){put, func(r *signer.Request) { r.ChecksumSHA256 = exampleChecksum }},
 			signedHeaders: "host;x-amz-checksum-sha256",
@@ -150,49 +158,52 @@ func TestPresignSignedHeaders(t *testing.T) {
 			params: map[string]string{"x-id": "PutObject"},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req := getRequest()
-			for _, m := range tt.mutate {
-				m(&req)
-			}
-			p, err := s.Presign(context.Background(), req)
-			if err != nil {
-				t.Fatalf("Presign: %v", err)
-			}
-			if p.Method != req.Method {
-				t.Errorf("Method = %q, want %q", p.Method, req.Method)
-			}
-			q := query(t, p.URL)
-			if got := q["X-Amz-SignedHeaders"]; got != tt.signedHeaders {
-				t.Errorf("X-Amz-SignedHeaders = %q, want %q", got, tt.signedHeaders)
-			}
-			if !maps.Equal(p.Headers, tt.headers) {
-				t.Errorf("Headers = %q, want %q", p.Headers, tt.headers)
-			}
-			params := map[string]string{}
-			for k, v := range q {
-				if !strings.HasPrefix(k, "X-Amz-") {
-					params[k] = v
+	for _, path := range signingPaths {
+		s := newSignerOn(t, cfg, path.sdkOnly)
+		for _, tt := range tests {
+			t.Run(path.name+"/"+tt.name, func(t *testing.T) {
+				req := getRequest()
+				for _, m := range tt.mutate {
+					m(&req)
 				}
-			}
-			if !maps.Equal(params, tt.params) {
-				t.Errorf("query parameters = %q, want %q", params, tt.params)
-			}
-			var signing []string
-			for k := range q {
-				if strings.HasPrefix(k, "X-Amz-") {
-					signing = append(signing, k)
+				p, err := presign(t, s, path.sdkOnly, req)
+				if err != nil {
+					t.Fatalf("Presign: %v", err)
 				}
-			}
-			slices.Sort(signing)
-			want := []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-Signature", "X-Amz-SignedHeaders"}
-			if !slices.Equal(signing, want) {
-				t.Errorf("X-Amz-* query parameters = %q, want %q", signing, want)
-			}
-			assertNoUnaskedChecksum(t, p, req.ChecksumSHA256 != "")
-			verifySignature(t, p.Method, p.URL, p.Headers, exampleSecretAccessKey)
-		})
+				if p.Method != req.Method {
+					t.Errorf("Method = %q, want %q", p.Method, req.Method)
+				}
+				q := query(t, p.URL)
+				if got := q["X-Amz-SignedHeaders"]; got != tt.signedHeaders {
+					t.Errorf("X-Amz-SignedHeaders = %q, want %q", got, tt.signedHeaders)
+				}
+				if !maps.Equal(p.Headers, tt.headers) {
+					t.Errorf("Headers = %q, want %q", p.Headers, tt.headers)
+				}
+				params := map[string]string{}
+				for k, v := range q {
+					if !strings.HasPrefix(k, "X-Amz-") {
+						params[k] = v
+					}
+				}
+				if !maps.Equal(params, tt.params) {
+					t.Errorf("query parameters = %q, want %q", params, tt.params)
+				}
+				var signing []string
+				for k := range q {
+					if strings.HasPrefix(k, "X-Amz-") {
+						signing = append(signing, k)
+					}
+				}
+				slices.Sort(signing)
+				want := []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-Signature", "X-Amz-SignedHeaders"}
+				if !slices.Equal(signing, want) {
+					t.Errorf("X-Amz-* query parameters = %q, want %q", signing, want)
+				}
+				assertNoUnaskedChecksum(t, p, req.ChecksumSHA256 != "")
+				verifySignature(t, p.Method, p.URL, p.Headers, exampleSecretAccessKey)
+			})
+		}
 	}
 }
 
@@ -223,10 +234,10 @@ func assertNoUnaskedChecksum(t *testing.T, p signer.Presigned, askedSHA256 bool)
 
 // TestPresignURLGolden pins complete URLs, byte for byte.
 func TestPresignURLGolden(t *testing.T) {
-	s := newSigner(t, signer.Config{
+	cfg := signer.Config{
 		Default: signer.Target{Region: "us-east-1"},
 		Buckets: map[string]signer.Target{"logs-eu": {Region: "eu-west-1"}},
-	})
+	}
 	tests := []struct {
 		name    string
 		mutate  func(*signer.Request)
@@ -301,19 +312,22 @@ func TestPresignURLGolden(t *testing.T) {
 				"&X-Amz-Signature=241ba18f9cc4204673add1b30ab3b166b43a556daee0e591626632a2eefead2e",
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req := getRequest()
-			tt.mutate(&req)
-			p, err := s.Presign(context.Background(), req)
-			if err != nil {
-				t.Fatalf("Presign: %v", err)
-			}
-			if p.URL != tt.wantURL {
-				t.Errorf("URL =\n%s\nwant\n%s", p.URL, tt.wantURL)
-			}
-			verifySignature(t, p.Method, p.URL, p.Headers, exampleSecretAccessKey)
-		})
+	for _, path := range signingPaths {
+		s := newSignerOn(t, cfg, path.sdkOnly)
+		for _, tt := range tests {
+			t.Run(path.name+"/"+tt.name, func(t *testing.T) {
+				req := getRequest()
+				tt.mutate(&req)
+				p, err := presign(t, s, path.sdkOnly, req)
+				if err != nil {
+					t.Fatalf("Presign: %v", err)
+				}
+				if p.URL != tt.wantURL {
+					t.Errorf("URL =\n%s\nwant\n%s", p.URL, tt.wantURL)
+				}
+				verifySignature(t, p.Method, p.URL, p.Headers, exampleSecretAccessKey)
+			})
+		}
 	}
 }
 
@@ -412,41 +426,49 @@ func TestPresignTargets(t *testing.T) {
 			wantRegion: "us-east-1",
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := newSigner(t, tt.cfg)
-			req := getRequest()
-			req.Bucket = tt.bucket
-			p, err := s.Presign(context.Background(), req)
-			if err != nil {
-				t.Fatalf("Presign: %v", err)
-			}
-			wantPath := tt.wantPrefix + "reports/2026/q3%20summary.csv?"
-			if !strings.HasPrefix(p.URL, wantPath) {
-				t.Errorf("URL = %s, want it to start with %s", p.URL, wantPath)
-			}
-			wantCred := exampleAccessKeyID + "/20261122/" + tt.wantRegion + "/s3/aws4_request"
-			if got := query(t, p.URL)["X-Amz-Credential"]; got != wantCred {
-				t.Errorf("X-Amz-Credential = %q, want %q", got, wantCred)
-			}
-			if strings.Contains(p.URL, "10.0.0.5") {
-				t.Errorf("URL %s names the internal endpoint", p.URL)
-			}
-			verifySignature(t, p.Method, p.URL, p.Headers, exampleSecretAccessKey)
-		})
+	for _, path := range signingPaths {
+		for _, tt := range tests {
+			t.Run(path.name+"/"+tt.name, func(t *testing.T) {
+				s := newSignerOn(t, tt.cfg, path.sdkOnly)
+				req := getRequest()
+				req.Bucket = tt.bucket
+				p, err := presign(t, s, path.sdkOnly, req)
+				if err != nil {
+					t.Fatalf("Presign: %v", err)
+				}
+				wantPath := tt.wantPrefix + "reports/2026/q3%20summary.csv?"
+				if !strings.HasPrefix(p.URL, wantPath) {
+					t.Errorf("URL = %s, want it to start with %s", p.URL, wantPath)
+				}
+				wantCred := exampleAccessKeyID + "/20261122/" + tt.wantRegion + "/s3/aws4_request"
+				if got := query(t, p.URL)["X-Amz-Credential"]; got != wantCred {
+					t.Errorf("X-Amz-Credential = %q, want %q", got, wantCred)
+				}
+				if strings.Contains(p.URL, "10.0.0.5") {
+					t.Errorf("URL %s names the internal endpoint", p.URL)
+				}
+				verifySignature(t, p.Method, p.URL, p.Headers, exampleSecretAccessKey)
+			})
+		}
 	}
 }
 
 // TestPresignTiming checks the signing time, the lifetime and the session token.
 func TestPresignTiming(t *testing.T) {
+	for _, path := range signingPaths {
+		t.Run(path.name, func(t *testing.T) { testPresignTiming(t, path.sdkOnly) })
+	}
+}
+
+func testPresignTiming(t *testing.T, sdkOnly bool) {
 	at := time.Date(2027, 2, 28, 23, 59, 58, 700_000_000, time.UTC)
-	s := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}, Now: func() time.Time { return at }})
+	s := newSignerOn(t, signer.Config{Default: signer.Target{Region: "us-east-1"}, Now: func() time.Time { return at }}, sdkOnly)
 	req := getRequest()
 	req.Expires = 90 * time.Minute
 	req.Credentials.SessionToken = "IQoJb3JpZ2luX2VjEXAMPLE+/=="
 	req.Credentials.CanExpire = true
 	req.Credentials.Expires = at.Add(2 * time.Hour)
-	p, err := s.Presign(context.Background(), req)
+	p, err := presign(t, s, sdkOnly, req)
 	if err != nil {
 		t.Fatalf("Presign: %v", err)
 	}
@@ -475,7 +497,7 @@ func TestPresignTiming(t *testing.T) {
 
 	// A fraction of a second cannot be said in X-Amz-Expires; ExpiresAt follows the URL.
 	req.Expires = 1500 * time.Millisecond
-	p, err = s.Presign(context.Background(), req)
+	p, err = presign(t, s, sdkOnly, req)
 	if err != nil {
 		t.Fatalf("Presign: %v", err)
 	}
@@ -489,7 +511,6 @@ func TestPresignTiming(t *testing.T) {
 
 // TestPresignRefuses checks the requests Presign must not sign.
 func TestPresignRefuses(t *testing.T) {
-	s := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}})
 	tests := []struct {
 		name   string
 		mutate func(*signer.Request)
@@ -500,15 +521,23 @@ func TestPresignRefuses(t *testing.T) {
 		{"negative lifetime", func(r *signer.Request) { r.Expires = -time.Hour }},
 		{"unknown method", func(r *signer.Request) { r.Method = "POST" }},
 		{"lowercase method", func(r *signer.Request) { r.Method = "get" }},
+		// One header, two values: the SDK would sign either, at random.
+		{"metadata names that differ only in case", func(r *signer.Request) {
+			r.Method = http.MethodPut
+			r.Metadata = map[string]string{"owner": "a", "Owner": "b"}
+		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req := getRequest()
-			tt.mutate(&req)
-			p, err := s.Presign(context.Background(), req)
-			if err == nil {
-				t.Fatalf("Presign signed %s for %s, want an error", p.Method, p.Expires)
-			}
-		})
+	for _, path := range signingPaths {
+		s := newSignerOn(t, signer.Config{Default: signer.Target{Region: "us-east-1"}}, path.sdkOnly)
+		for _, tt := range tests {
+			t.Run(path.name+"/"+tt.name, func(t *testing.T) {
+				req := getRequest()
+				tt.mutate(&req)
+				p, err := s.Presign(context.Background(), req)
+				if err == nil {
+					t.Fatalf("Presign signed %s for %s, want an error", p.Method, p.Expires)
+				}
+			})
+		}
 	}
 }

@@ -1,0 +1,89 @@
+package signer_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/presignd/presignd/internal/signer"
+)
+
+// benchRequests are typical requests: a download, a download with overrides under
+// temporary credentials, an upload with every option, and a delete.
+func benchRequests() []signer.Request {
+	get := getRequest()
+	getOverrides := getRequest()
+	getOverrides.Bucket = "logs-eu"
+	getOverrides.VersionID = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"
+	getOverrides.ResponseContentDisposition = `attachment; filename="q3 summary.csv"`
+	getOverrides.ResponseContentType = "text/csv"
+	getOverrides.Credentials.SessionToken = "IQoJb3JpZ2luX2VjEXAMPLE/session+token=="
+	put := getRequest()
+	put.Method = http.MethodPut
+	put.ContentType = "text/csv"
+	put.ContentLength = 1234
+	put.ChecksumSHA256 = exampleChecksum
+	put.Metadata = map[string]string{"owner": "reports-backend"}
+	del := getRequest()
+	del.Bucket = "media.example.com"
+	del.Method = http.MethodDelete
+	return []signer.Request{get, getOverrides, put, del}
+}
+
+func benchSigner(b *testing.B, sdkOnly bool) *signer.Signer {
+	s := newSigner(b, signer.Config{
+		Default: signer.Target{Region: "us-east-1"},
+		Buckets: map[string]signer.Target{"logs-eu": {Region: "eu-west-1"}},
+	})
+	if sdkOnly {
+		signer.ForceSDK(s)
+	}
+	return s
+}
+
+func benchmarkPresign(b *testing.B, s *signer.Signer) {
+	ctx := context.Background()
+	reqs := benchRequests()
+	for _, r := range reqs { // warm the caches
+		if _, err := s.Presign(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := s.Presign(ctx, reqs[i%len(reqs)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkPresignSDK signs with s3.PresignClient, as every URL was signed before the
+// fast path.
+func BenchmarkPresignSDK(b *testing.B) { benchmarkPresign(b, benchSigner(b, true)) }
+
+// BenchmarkPresignFast signs the same requests with the fast path.
+func BenchmarkPresignFast(b *testing.B) { benchmarkPresign(b, benchSigner(b, false)) }
+
+// TestFastPathAllocations holds the fast path to its allocation budget.
+func TestFastPathAllocations(t *testing.T) {
+	s := newSigner(t, signer.Config{
+		Default: signer.Target{Region: "us-east-1"},
+		Buckets: map[string]signer.Target{"logs-eu": {Region: "eu-west-1"}},
+	})
+	ctx := context.Background()
+	for _, r := range benchRequests() {
+		if _, covered := signer.PresignFast(ctx, s, r); !covered {
+			t.Fatalf("the fast path does not cover %s s3://%s/%s", r.Method, r.Bucket, r.Key)
+		}
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, err := s.Presign(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 40 {
+			t.Errorf("%s s3://%s: %.0f allocations per URL, want at most 40", r.Method, r.Bucket, allocs)
+		}
+	}
+}

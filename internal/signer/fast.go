@@ -1,0 +1,610 @@
+package signer
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"maps"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// The fast path signs the requests of Presign with SigV4 directly, without building an
+// S3 client and a middleware stack per URL. It signs exactly what s3.PresignClient
+// signs: where a bucket's URLs point (endpoint, host, path style) and its credential
+// scope are learned from the SDK itself, once per bucket, and checked by signing a set
+// of probe requests both ways and comparing the results byte for byte. A bucket whose
+// probes differ in any way, and any request the fast path does not cover, is signed by
+// the SDK. The day's signing key is cached per secret, date, region and service.
+//
+// TestFastPathMatchesPresignClient holds the two paths to the same output.
+
+const (
+	// maxRoutes bounds the per-bucket cache; buckets beyond it are signed by the SDK.
+	maxRoutes = 4096
+	// maxSigningKeys bounds the signing-key cache; it starts over when full.
+	maxSigningKeys = 64
+	// maxPooledBuffer is the largest scratch buffer kept for reuse.
+	maxPooledBuffer = 64 << 10
+)
+
+// route is what is constant for the URLs of one bucket.
+type route struct {
+	ok bool
+	// base is the URL up to the key: scheme, authority and path prefix ending in '/'.
+	base string
+	// pathAt is the index in base where the path starts.
+	pathAt int
+	// host is the signed Host value (the authority without a default port).
+	host            string
+	region, service string
+}
+
+// fastState holds the fast path's caches.
+type fastState struct {
+	mu     sync.Mutex // serialises route building and cache writes
+	routes atomic.Pointer[map[string]*route]
+	keys   atomic.Pointer[map[signingKeyID]*[sha256.Size]byte]
+}
+
+type signingKeyID struct {
+	secret          string
+	date            [8]byte
+	region, service string
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// scratch holds the buffers of one signing.
+type scratch struct {
+	url, canonical, toSign, signed []byte
+}
+
+// presignFast signs req at the given time when the fast path covers it, and reports
+// whether it did. It never fails: anything unexpected is left to the SDK.
+func (s *Signer) presignFast(ctx context.Context, req Request, at time.Time) (Presigned, bool) {
+	if s.sdkOnly || !fastCovers(req) {
+		return Presigned{}, false
+	}
+	rt := s.route(ctx, req.Bucket)
+	if rt == nil || !rt.ok {
+		return Presigned{}, false
+	}
+	key := s.signingKey(req.Credentials.SecretAccessKey, at, rt.region, rt.service)
+	url, headers := rt.sign(&req, at, key)
+	return Presigned{URL: url, Method: req.Method, Headers: headers, SignedAt: at, Expires: req.Expires}, true
+}
+
+// fastCovers says whether the fast path can sign req. Metadata names must be lowercase
+// header tokens, the names whose header form the SDK derives predictably.
+func fastCovers(req Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodDelete, http.MethodPut:
+	default:
+		return false
+	}
+	if req.Key == "" || req.Expires < time.Second {
+		return false
+	}
+	if req.Method == http.MethodPut {
+		for name := range req.Metadata {
+			if name == "" || !isLowerToken(name) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isLowerToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// route returns the cached route of a bucket, building it on first use. It returns
+// nil when the route could not be learned this time (it is then not cached).
+func (s *Signer) route(ctx context.Context, bucket string) *route {
+	if m := s.fast.routes.Load(); m != nil {
+		if rt, ok := (*m)[bucket]; ok {
+			return rt
+		}
+	}
+	s.fast.mu.Lock()
+	defer s.fast.mu.Unlock()
+	old := s.fast.routes.Load()
+	if old != nil {
+		if rt, ok := (*old)[bucket]; ok {
+			return rt
+		}
+		if len(*old) >= maxRoutes {
+			return nil
+		}
+	}
+	rt, cache := s.learnRoute(context.WithoutCancel(ctx), bucket)
+	if !cache {
+		return nil
+	}
+	m := make(map[string]*route, 1)
+	if old != nil {
+		m = maps.Clone(*old)
+	}
+	m[bucket] = rt
+	s.fast.routes.Store(&m)
+	return rt
+}
+
+// probeTime and probeCredentials sign the probes; they never leave the process.
+var (
+	probeTime        = time.Date(2020, 2, 29, 23, 59, 59, 0, time.UTC)
+	probeCredentials = aws.Credentials{AccessKeyID: "AKIDPROBE", SecretAccessKey: "probe-secret", Source: "probe"}
+)
+
+// probeRequests cover every method, every option and a key with every kind of byte.
+// The first one is plain and names its key "k", so that the route can be read off its URL.
+func probeRequests() []Request {
+	temp := probeCredentials
+	temp.SessionToken = "probe/session+token=="
+	base := Request{Key: "k", Method: http.MethodGet, Expires: time.Second, Credentials: probeCredentials, ContentLength: -1}
+	get := base
+	get.Key = "dir/a b+c=d&e%f#g?h'i\"j(k)l[m]n~o!p*q;r:s@t$u,v/é/e\u0301/日本/😀/\x7f\xff/./../x"
+	get.VersionID = "v 1+/="
+	get.ResponseContentDisposition = `attachment; filename="a  b.txt"`
+	get.ResponseContentType = "text/plain; charset=utf-8"
+	get.ResponseCacheControl = "no-cache"
+	get.Credentials = temp
+	get.Expires = 604800 * time.Second
+	head := get
+	head.Method = http.MethodHead
+	del := base
+	del.Method, del.VersionID = http.MethodDelete, "v1"
+	put := base
+	put.Method = http.MethodPut
+	put.ContentType = " image/png  x "
+	put.ContentLength = 1234
+	put.ChecksumSHA256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+	put.Metadata = map[string]string{"owner": "a  b ", "z_9.x": "v", "a-b": ""}
+	put.Credentials = temp
+	putEmpty := base
+	putEmpty.Method, putEmpty.ContentLength, putEmpty.ContentType = http.MethodPut, 0, "text/plain"
+	return []Request{base, get, head, del, put, putEmpty}
+}
+
+// learnRoute learns a bucket's route from the SDK and checks it on every probe. It
+// reports false when the SDK failed, so that the bucket is tried again later.
+func (s *Signer) learnRoute(ctx context.Context, bucket string) (*route, bool) {
+	no := &route{}
+	// Directory buckets (S3 Express) and access point aliases sign differently, and an
+	// ARN is no bucket name; leave them all to the SDK without probing.
+	if bucket == "" || strings.Contains(bucket, "--") || strings.ContainsAny(bucket, ":/") {
+		return no, true
+	}
+	probes := probeRequests()
+	for i := range probes {
+		probes[i].Bucket = bucket
+	}
+	first, err := s.presignSDK(ctx, probes[0], probeTime)
+	if err != nil {
+		return nil, false
+	}
+	rt := parseRoute(first.URL)
+	if rt == nil {
+		return no, true
+	}
+	for _, p := range probes {
+		want, err := s.presignSDK(ctx, p, probeTime)
+		if err != nil {
+			return nil, false
+		}
+		key := deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service)
+		url, headers := rt.sign(&p, probeTime, &key)
+		if url != want.URL || !maps.Equal(headers, want.Headers) || want.Method != p.Method {
+			return no, true
+		}
+	}
+	return rt, true
+}
+
+// parseRoute reads a route off the SDK's URL for the plain probe, or returns nil when
+// the URL is not of the form the fast path reproduces.
+func parseRoute(u string) *route {
+	base, rawQuery, ok := strings.Cut(u, "?")
+	if !ok || !strings.HasSuffix(base, "/k") {
+		return nil
+	}
+	base = base[:len(base)-1]
+	var rest string
+	switch {
+	case strings.HasPrefix(base, "https://"):
+		rest = base[len("https://"):]
+	case strings.HasPrefix(base, "http://"):
+		rest = base[len("http://"):]
+	default:
+		return nil
+	}
+	slash := strings.IndexByte(rest, '/')
+	authority, path := rest[:slash], rest[slash:]
+	host, port, hasPort := strings.Cut(authority, ":")
+	if host == "" || !allBytes(host, isHostByte) || hasPort && (port == "" || !allBytes(port, isDigit)) {
+		return nil
+	}
+	if !allBytes(path, func(c byte) bool { return c == '/' || isUnreserved(c) }) {
+		return nil
+	}
+	signedHost := authority
+	if hasPort && (port == "443" && strings.HasPrefix(base, "https:") || port == "80" && strings.HasPrefix(base, "http:")) {
+		signedHost = host
+	}
+	rt := &route{ok: true, base: base, pathAt: len(base) - len(path), host: signedHost}
+
+	// The query must hold exactly the signing parameters and x-id, signing only host.
+	want := map[string]bool{
+		"X-Amz-Algorithm": true, "X-Amz-Credential": true, "X-Amz-Date": true, "X-Amz-Expires": true,
+		"X-Amz-SignedHeaders": true, "x-id": true, "X-Amz-Signature": true,
+	}
+	for _, kv := range strings.Split(rawQuery, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if !want[k] {
+			return nil
+		}
+		delete(want, k)
+		switch k {
+		case "X-Amz-Algorithm":
+			if v != "AWS4-HMAC-SHA256" {
+				return nil
+			}
+		case "X-Amz-SignedHeaders":
+			if v != "host" {
+				return nil
+			}
+		case "x-id":
+			if v != "GetObject" {
+				return nil
+			}
+		case "X-Amz-Credential":
+			parts := strings.Split(v, "%2F")
+			if len(parts) != 5 || parts[0] != probeCredentials.AccessKeyID || parts[4] != "aws4_request" {
+				return nil
+			}
+			rt.region, rt.service = parts[2], parts[3]
+			if rt.region == "" || rt.service == "" || !allBytes(rt.region, isScopeByte) || !allBytes(rt.service, isScopeByte) {
+				return nil
+			}
+		}
+	}
+	if len(want) != 0 {
+		return nil
+	}
+	return rt
+}
+
+func allBytes(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
+func isHostByte(c byte) bool {
+	return isLower(c) || 'A' <= c && c <= 'Z' || isDigit(c) || c == '.' || c == '-'
+}
+func isScopeByte(c byte) bool { return isLower(c) || isDigit(c) || c == '-' }
+
+func isUnreserved(c byte) bool {
+	return 'A' <= c && c <= 'Z' || isLower(c) || isDigit(c) || c == '-' || c == '_' || c == '.' || c == '~'
+}
+
+// signingKey returns the day's SigV4 signing key, from the cache when it can.
+func (s *Signer) signingKey(secret string, at time.Time, region, service string) *[sha256.Size]byte {
+	id := signingKeyID{secret: secret, region: region, service: service}
+	appendDate(id.date[:0], at)
+	if m := s.fast.keys.Load(); m != nil {
+		if k, ok := (*m)[id]; ok {
+			return k
+		}
+	}
+	k := deriveSigningKey(secret, at, region, service)
+	s.fast.mu.Lock()
+	defer s.fast.mu.Unlock()
+	m := map[signingKeyID]*[sha256.Size]byte{}
+	if old := s.fast.keys.Load(); old != nil && len(*old) < maxSigningKeys {
+		m = maps.Clone(*old)
+	}
+	m[id] = &k
+	s.fast.keys.Store(&m)
+	return &k
+}
+
+// deriveSigningKey is SigV4's kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request").
+func deriveSigningKey(secret string, at time.Time, region, service string) [sha256.Size]byte {
+	mac := func(key []byte, data string) []byte {
+		h := hmac.New(sha256.New, key)
+		h.Write([]byte(data))
+		return h.Sum(nil)
+	}
+	k := mac([]byte("AWS4"+secret), string(appendDate(nil, at)))
+	k = mac(k, region)
+	k = mac(k, service)
+	return [sha256.Size]byte(mac(k, "aws4_request"))
+}
+
+// appendDate appends the YYYYMMDD of at, in UTC.
+func appendDate(b []byte, at time.Time) []byte {
+	return at.UTC().AppendFormat(b, "20060102")
+}
+
+// appendAmzDate appends the ISO 8601 basic time of at, in UTC.
+func appendAmzDate(b []byte, at time.Time) []byte {
+	return at.UTC().AppendFormat(b, "20060102T150405Z")
+}
+
+// header is one signed header.
+type header struct {
+	name  string // lowercase, as signed; without "x-amz-meta-" when meta
+	value string // as sent
+	meta  bool
+}
+
+// xID is the x-id query parameter the SDK adds per operation.
+func xID(method string) string {
+	switch method {
+	case http.MethodGet:
+		return "GetObject"
+	case http.MethodPut:
+		return "PutObject"
+	case http.MethodDelete:
+		return "DeleteObject"
+	}
+	return ""
+}
+
+// signedHeaders returns the headers the SDK signs for req, sorted by name, host
+// included. It uses buf when it is large enough.
+func (rt *route) signedHeaders(req *Request, buf []header) []header {
+	headers := buf[:0]
+	if req.Method != http.MethodPut {
+		return append(headers, header{name: "host", value: rt.host})
+	}
+	if req.ContentLength > 0 {
+		headers = append(headers, header{name: "content-length", value: strconv.FormatInt(req.ContentLength, 10)})
+	}
+	// PresignPutObject drops Content-Type from a request declaring a zero length.
+	if req.ContentType != "" && req.ContentLength != 0 {
+		headers = append(headers, header{name: "content-type", value: req.ContentType})
+	}
+	headers = append(headers, header{name: "host", value: rt.host})
+	if req.ChecksumSHA256 != "" {
+		headers = append(headers, header{name: "x-amz-checksum-sha256", value: req.ChecksumSHA256})
+	}
+	// Metadata headers sort last ("x-amz-meta-" > "x-amz-checksum-"), by name.
+	metaAt := len(headers)
+	for name, v := range req.Metadata {
+		headers = append(headers, header{name: name, value: v, meta: true})
+	}
+	meta := headers[metaAt:]
+	for i := 1; i < len(meta); i++ {
+		for j := i; j > 0 && meta[j].name < meta[j-1].name; j-- {
+			meta[j], meta[j-1] = meta[j-1], meta[j]
+		}
+	}
+	return headers
+}
+
+// sign builds the pre-signed URL of req and the headers the caller must send, as
+// s3.PresignClient with the v4 signer does: the same parameters, in the same order,
+// escaped the same way.
+func (rt *route) sign(req *Request, at time.Time, key *[sha256.Size]byte) (string, map[string]string) {
+	sc := scratchPool.Get().(*scratch)
+	defer func() {
+		if cap(sc.url)+cap(sc.canonical)+cap(sc.toSign)+cap(sc.signed) <= maxPooledBuffer {
+			scratchPool.Put(sc)
+		}
+	}()
+	var buf [8]header
+	headers := rt.signedHeaders(req, buf[:])
+
+	signed := sc.signed[:0]
+	for i, h := range headers {
+		if i > 0 {
+			signed = append(signed, ';')
+		}
+		if h.meta {
+			signed = append(signed, "x-amz-meta-"...)
+		}
+		signed = append(signed, h.name...)
+	}
+	sc.signed = signed
+
+	// The URL, without its signature. The query is in the order the SDK sorts it.
+	var dateBuf [8]byte
+	date := appendDate(dateBuf[:0], at)
+	u := sc.url[:0]
+	u = append(u, rt.base...)
+	u = appendEscaped(u, req.Key, false)
+	queryAt := len(u)
+	u = append(u, "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="...)
+	u = appendEscaped(u, req.Credentials.AccessKeyID, true)
+	u = append(u, "%2F"...)
+	u = append(u, date...)
+	u = append(u, "%2F"...)
+	u = append(u, rt.region...)
+	u = append(u, "%2F"...)
+	u = append(u, rt.service...)
+	u = append(u, "%2Faws4_request&X-Amz-Date="...)
+	u = appendAmzDate(u, at)
+	u = append(u, "&X-Amz-Expires="...)
+	u = strconv.AppendInt(u, int64(req.Expires/time.Second), 10)
+	if tok := req.Credentials.SessionToken; tok != "" {
+		u = append(u, "&X-Amz-Security-Token="...)
+		u = appendEscaped(u, tok, true)
+	}
+	u = append(u, "&X-Amz-SignedHeaders="...)
+	u = appendEscaped(u, string(signed), true)
+	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		u = appendParam(u, "response-cache-control", req.ResponseCacheControl)
+		u = appendParam(u, "response-content-disposition", req.ResponseContentDisposition)
+		u = appendParam(u, "response-content-type", req.ResponseContentType)
+	}
+	if req.Method != http.MethodPut {
+		u = appendParam(u, "versionId", req.VersionID)
+	}
+	u = appendParam(u, "x-id", xID(req.Method))
+
+	// The canonical request; its path and query are the URL's.
+	c := sc.canonical[:0]
+	c = append(c, req.Method...)
+	c = append(c, '\n')
+	c = append(c, u[rt.pathAt:queryAt]...)
+	c = append(c, '\n')
+	c = append(c, u[queryAt+1:]...)
+	c = append(c, '\n')
+	for _, h := range headers {
+		if h.meta {
+			c = append(c, "x-amz-meta-"...)
+		}
+		c = append(c, h.name...)
+		c = append(c, ':')
+		c = append(c, canonicalValue(h.value)...)
+		c = append(c, '\n')
+	}
+	c = append(c, '\n')
+	c = append(c, signed...)
+	c = append(c, "\nUNSIGNED-PAYLOAD"...)
+	sc.canonical = c
+	hash := sha256.Sum256(c)
+
+	// The string to sign, after the HMAC's inner key block.
+	m := appendHMACInnerBlock(sc.toSign[:0], key)
+	m = append(m, "AWS4-HMAC-SHA256\n"...)
+	m = appendAmzDate(m, at)
+	m = append(m, '\n')
+	m = append(m, date...)
+	m = append(m, '/')
+	m = append(m, rt.region...)
+	m = append(m, '/')
+	m = append(m, rt.service...)
+	m = append(m, "/aws4_request\n"...)
+	m = hex.AppendEncode(m, hash[:])
+	sc.toSign = m
+	sig := finishHMAC(key, m)
+
+	u = append(u, "&X-Amz-Signature="...)
+	u = hex.AppendEncode(u, sig[:])
+	sc.url = u
+
+	out := make(map[string]string, len(headers)-1)
+	for _, h := range headers {
+		switch {
+		case h.meta:
+			out[textproto.CanonicalMIMEHeaderKey("x-amz-meta-"+h.name)] = h.value
+		case h.name == "content-length":
+			out["Content-Length"] = h.value
+		case h.name == "content-type":
+			out["Content-Type"] = h.value
+		case h.name == "x-amz-checksum-sha256":
+			out["X-Amz-Checksum-Sha256"] = h.value
+		}
+	}
+	return string(u), out
+}
+
+// appendHMACInnerBlock appends HMAC-SHA256's inner block, key XOR ipad.
+func appendHMACInnerBlock(b []byte, key *[sha256.Size]byte) []byte {
+	for i := range sha256.BlockSize {
+		var k byte
+		if i < len(key) {
+			k = key[i]
+		}
+		b = append(b, k^0x36)
+	}
+	return b
+}
+
+// finishHMAC returns HMAC-SHA256(key, message) from inner, which holds the inner
+// block followed by the message: SHA256(key^opad || SHA256(key^ipad || message)).
+func finishHMAC(key *[sha256.Size]byte, inner []byte) [sha256.Size]byte {
+	innerSum := sha256.Sum256(inner)
+	var outer [sha256.BlockSize + sha256.Size]byte
+	for i := range sha256.BlockSize {
+		var k byte
+		if i < len(key) {
+			k = key[i]
+		}
+		outer[i] = k ^ 0x5c
+	}
+	copy(outer[sha256.BlockSize:], innerSum[:])
+	return sha256.Sum256(outer[:])
+}
+
+// appendParam appends &name=value when value is set; name needs no escaping.
+func appendParam(u []byte, name, value string) []byte {
+	if value == "" {
+		return u
+	}
+	u = append(u, '&')
+	u = append(u, name...)
+	u = append(u, '=')
+	return appendEscaped(u, value, true)
+}
+
+// appendEscaped percent-encodes every byte but A-Z a-z 0-9 - _ . ~ (and '/' unless
+// escapeSlash), as the SDK escapes both paths and query components.
+func appendEscaped(b []byte, s string, escapeSlash bool) []byte {
+	const upperhex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isUnreserved(c) || c == '/' && !escapeSlash {
+			b = append(b, c)
+			continue
+		}
+		b = append(b, '%', upperhex[c>>4], upperhex[c&15])
+	}
+	return b
+}
+
+// canonicalValue is the SDK's canonical form of a header value: runs of spaces
+// collapsed, then surrounding white space trimmed.
+func canonicalValue(v string) string {
+	return strings.TrimSpace(stripExcessSpaces(v))
+}
+
+// stripExcessSpaces trims spaces at both ends and collapses runs of spaces inside, as
+// the v4 signer does before trimming white space.
+func stripExcessSpaces(s string) string {
+	s = strings.Trim(s, " ")
+	if !strings.Contains(s, "  ") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == ' ' {
+			if space {
+				continue
+			}
+			space = true
+		} else {
+			space = false
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
