@@ -137,12 +137,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 // drain turns /readyz to 503 and keeps serving for the drain delay, so load balancers
 // stop sending; then it closes the listeners and waits for in-flight requests.
 func drain(srv *api.Server, servers []*http.Server, log *slog.Logger) error {
-	srv.Drain()
-	// Ask clients to open new connections from now on, so that no request is sent on an
-	// idle keep-alive connection just as shutdown closes it.
-	for _, hs := range servers {
-		hs.SetKeepAlivesEnabled(false)
-	}
+	srv.Drain() // from now on, responses also close their connections
 	cfg := srv.Config()
 	log.Info("draining: /readyz answers 503, still serving", "drain_delay", cfg.DrainDelay().String())
 	time.Sleep(cfg.DrainDelay())

@@ -65,6 +65,19 @@ func validRequestID(id string) bool {
 	return true
 }
 
+// closeWhenDraining asks clients, once presignd is draining, to close the connection
+// after the response, so that none sends a request on a keep-alive connection just as
+// shutdown closes it. (Server.SetKeepAlivesEnabled(false) would close idle
+// connections at once, racing with requests already on their way.)
+func (s *Server) closeWhenDraining(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // recoverPanics turns a panic into a 500 problem, logged and counted.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -11,7 +11,7 @@ import (
 // a config without admin_listen). Every route here is described in openapi.yaml.
 func (s *Server) Handler(admin bool) http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.instrument, s.recoverPanics)
+	r.Use(s.requestID, s.closeWhenDraining, s.instrument, s.recoverPanics)
 	r.NotFound(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
 		return errorf(http.StatusNotFound, CodeNotFound, "there is no such route")
 	}))
@@ -19,16 +19,18 @@ func (s *Server) Handler(admin bool) http.Handler {
 		return errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "this route does not accept that HTTP method")
 	}))
 
-	r.Route("/v1", func(r chi.Router) {
+	// A group, not a sub-router: routing happens before authentication, so every
+	// request is counted under its route pattern.
+	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate)
-		r.Method(http.MethodPost, "/presign", s.handlePresign())
-		r.Method(http.MethodPost, "/presign/batch", s.handleBatch())
-		r.Method(http.MethodPost, "/presign/post", s.handlePost())
-		r.Method(http.MethodPost, "/multipart/create", multipartHandler(s, "multipart_create", s.multipartCreate))
-		r.Method(http.MethodPost, "/multipart/parts", multipartHandler(s, "multipart_parts", s.multipartParts))
-		r.Method(http.MethodPost, "/multipart/complete", multipartHandler(s, "multipart_complete", s.multipartComplete))
-		r.Method(http.MethodPost, "/multipart/abort", multipartHandler(s, "multipart_abort", s.multipartAbort))
-		r.Method(http.MethodPost, "/explain", s.handleExplain())
+		r.Method(http.MethodPost, "/v1/presign", s.handlePresign())
+		r.Method(http.MethodPost, "/v1/presign/batch", s.handleBatch())
+		r.Method(http.MethodPost, "/v1/presign/post", s.handlePost())
+		r.Method(http.MethodPost, "/v1/multipart/create", multipartHandler(s, "multipart_create", s.multipartCreate))
+		r.Method(http.MethodPost, "/v1/multipart/parts", multipartHandler(s, "multipart_parts", s.multipartParts))
+		r.Method(http.MethodPost, "/v1/multipart/complete", multipartHandler(s, "multipart_complete", s.multipartComplete))
+		r.Method(http.MethodPost, "/v1/multipart/abort", multipartHandler(s, "multipart_abort", s.multipartAbort))
+		r.Method(http.MethodPost, "/v1/explain", s.handleExplain())
 	})
 	if admin {
 		s.adminRoutes(r)
@@ -39,7 +41,7 @@ func (s *Server) Handler(admin bool) http.Handler {
 // AdminHandler serves /healthz, /readyz and /metrics.
 func (s *Server) AdminHandler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.instrument, s.recoverPanics)
+	r.Use(s.requestID, s.closeWhenDraining, s.instrument, s.recoverPanics)
 	r.NotFound(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
 		return errorf(http.StatusNotFound, CodeNotFound, "there is no such route")
 	}))
