@@ -153,7 +153,10 @@ func (s *Signer) PresignParts(ctx context.Context, req PartRequest) ([]PartURL, 
 	pc := s3.NewPresignClient(s.client(t, true), func(po *s3.PresignOptions) {
 		po.Expires = req.Expires
 		po.Presigner = fixedSigner{newV4Signer(), at, req.Credentials}
-		po.ClientOptions = append(po.ClientOptions, func(o *s3.Options) { o.Credentials = staticProvider(req.Credentials) })
+		po.ClientOptions = append(po.ClientOptions, func(o *s3.Options) {
+			o.Credentials = staticProvider(req.Credentials)
+			o.ExpressCredentials = nil // see presignSDK: a shared provider races
+		})
 	})
 	out := make([]PartURL, len(req.PartNumbers))
 	for i, n := range req.PartNumbers {
