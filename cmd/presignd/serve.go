@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -80,9 +81,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	uploadKey, err := uploadKeyFrom(getenv, log)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	srv, err := api.New(api.Options{
-		Config: cfg, Signer: sg, Logger: log, Registry: reg,
+		Config: cfg, Signer: sg, Logger: log, Registry: reg, UploadKey: uploadKey,
 		Build: api.BuildInfo{Version: buildVersion(), Revision: buildRevision(), GoVersion: runtime.Version()},
 	})
 	if err != nil {
@@ -266,4 +271,20 @@ func signerConfig(cfg *config.Config) signer.Config {
 		sc.Buckets[name] = t
 	}
 	return sc
+}
+
+// uploadKeyFrom derives the key that authenticates multipart upload IDs from
+// PRESIGND_UPLOAD_KEY, which every replica must share. Without it, each process makes
+// its own, and an upload must be completed by the process that created it.
+func uploadKeyFrom(getenv func(string) string, log *slog.Logger) ([]byte, error) {
+	v := getenv("PRESIGND_UPLOAD_KEY")
+	if v == "" {
+		log.Info("PRESIGND_UPLOAD_KEY is not set: multipart upload IDs are valid on this process only")
+		return nil, nil
+	}
+	if len(v) < 32 {
+		return nil, errors.New("PRESIGND_UPLOAD_KEY must be at least 32 characters (presignd gen-token makes one)")
+	}
+	sum := sha256.Sum256([]byte("presignd upload key\x00" + v))
+	return sum[:], nil
 }

@@ -216,8 +216,10 @@ func (req *presignRequest) toRequests() (policy.Request, signer.Request, error) 
 		}
 	}
 	if req.ContentLength != nil {
-		if *req.ContentLength < 0 || *req.ContentLength > 5<<40 {
-			return none, signer.Request{}, fieldErr("content_length", "must be between 0 and 5 TiB")
+		// A length of 0 is never signed (S3 clients send no Content-Length, and no
+		// Content-Type, for an empty body), so such a URL would bind no size at all.
+		if *req.ContentLength < 1 || *req.ContentLength > 5<<40 {
+			return none, signer.Request{}, fieldErr("content_length", "must be between 1 byte and 5 TiB (leave it out for an empty object)")
 		}
 		pr.ContentLength, sr.ContentLength = *req.ContentLength, *req.ContentLength
 	}

@@ -11,7 +11,7 @@ import (
 // a config without admin_listen). Every route here is described in openapi.yaml.
 func (s *Server) Handler(admin bool) http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.closeWhenDraining, s.instrument, s.recoverPanics)
+	r.Use(s.requestID, s.closeWhenDraining, s.instrument, s.recoverPanics, s.cors)
 	r.NotFound(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
 		return errorf(http.StatusNotFound, CodeNotFound, "there is no such route")
 	}))

@@ -1,0 +1,102 @@
+package api_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/presignd/presignd/internal/api"
+	"github.com/presignd/presignd/internal/config"
+	"github.com/presignd/presignd/internal/signer"
+)
+
+func newCORSServer(t *testing.T) http.Handler {
+	t.Helper()
+	cfg, err := config.Parse([]byte(`listen: 127.0.0.1:0
+s3: {region: us-east-1}
+cors: {allowed_origins: ["https://app.example.com"]}
+clients:
+  - name: web
+    token_sha256: "` + config.HashToken("web-token-0123456789") + `"
+    grants: [{bucket: media, prefixes: [""], methods: [PUT], max_ttl: 1h}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sg, err := signer.New(t.Context(), signer.Config{
+		Default:     signer.Target{Region: "us-east-1"},
+		Credentials: signer.StaticCredentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+		Now:         func() time.Time { return time.Date(2026, 11, 22, 20, 0, 0, 0, time.UTC) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(api.Options{Config: cfg, Signer: sg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv.Handler(true)
+}
+
+func TestCORS(t *testing.T) {
+	h := newCORSServer(t)
+	for _, tc := range []struct {
+		name, method, origin string
+		preflight            bool
+		wantStatus           int
+		wantAllow            string
+		wantExpose           bool
+	}{
+		{"preflight from an allowed origin", http.MethodOptions, "https://app.example.com", true, http.StatusNoContent, "https://app.example.com", false},
+		{"preflight from another origin", http.MethodOptions, "https://evil.example.com", true, http.StatusNoContent, "", false},
+		{"request from an allowed origin", http.MethodPost, "https://app.example.com", false, http.StatusOK, "https://app.example.com", true},
+		{"request from another origin", http.MethodPost, "https://evil.example.com", false, http.StatusOK, "", false},
+		{"request without an origin", http.MethodPost, "", false, http.StatusOK, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := strings.NewReader(`{"bucket":"media","key":"a.png","method":"PUT"}`)
+			r := httptest.NewRequest(tc.method, "/v1/presign", body)
+			if tc.origin != "" {
+				r.Header.Set("Origin", tc.origin)
+			}
+			if tc.preflight {
+				r.Header.Set("Access-Control-Request-Method", "POST")
+				r.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+			} else {
+				r.Header.Set("Authorization", "Bearer web-token-0123456789")
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tc.wantStatus {
+				t.Fatalf("status: got %d, want %d (%s)", w.Code, tc.wantStatus, w.Body)
+			}
+			got := w.Header()
+			if a := got.Get("Access-Control-Allow-Origin"); a != tc.wantAllow {
+				t.Errorf("Access-Control-Allow-Origin: got %q, want %q", a, tc.wantAllow)
+			}
+			if tc.wantAllow == "" {
+				for k := range got {
+					if strings.HasPrefix(k, "Access-Control-") {
+						t.Errorf("another origin got CORS header %s", k)
+					}
+				}
+			}
+			if tc.preflight && tc.wantAllow != "" {
+				allowHeaders := strings.ToLower(got.Get("Access-Control-Allow-Headers"))
+				for _, want := range []string{"authorization", "content-type"} {
+					if !strings.Contains(allowHeaders, want) {
+						t.Errorf("Access-Control-Allow-Headers %q lacks %s", allowHeaders, want)
+					}
+				}
+				if m := got.Get("Access-Control-Allow-Methods"); !strings.Contains(m, "POST") {
+					t.Errorf("Access-Control-Allow-Methods %q lacks POST", m)
+				}
+			}
+			if expose := got.Get("Access-Control-Expose-Headers"); tc.wantExpose != strings.Contains(expose, "X-Request-Id") {
+				t.Errorf("Access-Control-Expose-Headers = %q, want X-Request-Id exposed: %v", expose, tc.wantExpose)
+			}
+		})
+	}
+}
