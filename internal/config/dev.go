@@ -12,7 +12,7 @@ const DevToken = "dev-token"
 // Dev is the embedded development config: listen on 127.0.0.1:8080, client "dev" with
 // token "dev-token", every method under bucket (default "dev") for up to 7 days, the
 // S3 endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL and the region from
-// AWS_REGION (default us-east-1), and CORS open to every origin.
+// AWS_REGION (default us-east-1), CORS open to every origin, and no drain delay.
 func Dev(getenv func(string) string) (*Config, error) {
 	bucket := getenv("PRESIGND_DEV_BUCKET")
 	if bucket == "" {
@@ -37,6 +37,8 @@ func Dev(getenv func(string) string) (*Config, error) {
 		},
 		// Any origin may call the development API, for the browser upload example.
 		CORS: CORS{AllowedOrigins: []string{"*"}},
+		// No load balancer to drain from: stop at once.
+		Shutdown: Shutdown{DrainDelay: &Duration{}},
 		Clients: []Client{{
 			Name:        "dev",
 			TokenSHA256: Secret(HashToken(DevToken)),

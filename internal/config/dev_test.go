@@ -16,8 +16,10 @@ func TestDev(t *testing.T) {
 	week := config.Duration{D: 7 * 24 * time.Hour}
 	base := func(bucket, region, endpoint string) *config.Config {
 		return &config.Config{
-			Listen: "127.0.0.1:8080",
-			S3:     config.S3{Region: region, Endpoint: endpoint, PathStyle: endpoint != ""},
+			Listen:   "127.0.0.1:8080",
+			S3:       config.S3{Region: region, Endpoint: endpoint, PathStyle: endpoint != ""},
+			CORS:     config.CORS{AllowedOrigins: []string{"*"}},
+			Shutdown: config.Shutdown{DrainDelay: &config.Duration{}},
 			Clients: []config.Client{{
 				Name:        "dev",
 				TokenSHA256: config.Secret(config.HashToken("dev-token")),
