@@ -56,7 +56,10 @@ func (s *Server) handlePost() http.Handler {
 		err := decode(w, r, maxBody, &req)
 		var res *postResponse
 		if err == nil {
-			entry.bucket, entry.key = req.Bucket.Value, req.Key.Value+req.KeyPrefix.Value
+			entry.bucket, entry.key = req.Bucket.Value, req.Key.Value
+			if !req.Key.Set {
+				entry.key = req.KeyPrefix.Value
+			}
 			res, err = s.presignPost(ctx, c, &req, &entry)
 		}
 		s.audit(ctx, c, op, entry, err)
