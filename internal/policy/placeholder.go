@@ -7,7 +7,7 @@ import (
 
 // Attributes are the identity attributes a prefix template can name, such as
 // "client". Placeholders are expanded before matching, so the matcher only ever sees
-// literal prefixes; a new identity attribute needs only a new entry here.
+// literal prefixes; the package documentation says how to add an attribute.
 type Attributes map[string]string
 
 // Expand replaces every {name} in template with attrs[name]. An unknown name, an

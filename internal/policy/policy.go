@@ -3,6 +3,30 @@
 // It is pure: plain values in (client, bucket, key, method, requested lifetime, the
 // current time and the signing credentials' expiry), a Decision or a typed error out.
 // It imports only the standard library.
+//
+// # Matching
+//
+// New indexes each client's grants by bucket, prefix and method (index.go), so a
+// decision looks up the client by name, the bucket, and then only the prefixes that
+// can cover the key: "" and the key's slash-terminated starts, up to the bucket's
+// longest prefix. Its cost depends on the key and on the grants that cover it, not on
+// the number of clients or of grants elsewhere.
+//
+// # Placeholders
+//
+// A grant prefix is a template: "home/{client}/" names the client's identity
+// attribute "client". Templates are expanded with Expand before anything is indexed,
+// so the matcher only ever holds literal prefixes, and a value can never move a
+// prefix boundary (a value with "/" is refused). To add an identity attribute, such as
+// a claim of the caller's token:
+//
+//   - add its name to PlaceholderNames, so that configs may use it;
+//   - give it a value where the attributes are gathered: clientAttributes for a
+//     value fixed per client; for a value that differs per caller, compile the
+//     client's grants for that caller's Attributes with compileClient (and cache the
+//     result by attribute values) before deciding.
+//
+// Neither the index nor Decide changes.
 package policy
 
 import (
@@ -104,42 +128,53 @@ type Decision struct {
 
 // Policy holds every client and its grants, indexed for decisions.
 type Policy struct {
-	clients map[string]*compiledClient
+	clients map[string]*clientIndex
 }
 
-type compiledClient struct {
-	Client
-	byBucket map[string][]int // bucket -> grant indexes, in config order
-}
-
-// New builds a Policy. Placeholders in prefixes are expanded per client.
+// New builds a Policy: each client's grants are expanded with its attributes and
+// indexed. A prefix must be "" or end in "/" once expanded.
 func New(clients []Client) (*Policy, error) {
-	p := &Policy{clients: make(map[string]*compiledClient, len(clients))}
+	p := &Policy{clients: make(map[string]*clientIndex, len(clients))}
 	for _, c := range clients {
 		if _, dup := p.clients[c.Name]; dup {
 			return nil, fmt.Errorf("client %q is defined twice", c.Name)
 		}
-		cc := &compiledClient{Client: Client{Name: c.Name}, byBucket: map[string][]int{}}
-		attrs := Attributes{"client": c.Name}
-		for _, g := range c.Grants {
-			ng := g
-			ng.Prefixes = make([]string, len(g.Prefixes))
-			for j, pfx := range g.Prefixes {
-				exp, err := Expand(pfx, attrs)
-				if err != nil {
-					return nil, fmt.Errorf("client %q: %w", c.Name, err)
-				}
-				ng.Prefixes[j] = exp
-			}
-			if len(ng.Prefixes) == 0 {
-				ng.Prefixes = []string{""}
-			}
-			cc.byBucket[ng.Bucket] = append(cc.byBucket[ng.Bucket], len(cc.Grants))
-			cc.Grants = append(cc.Grants, ng)
+		ix, err := compileClient(c.Grants, clientAttributes(c))
+		if err != nil {
+			return nil, fmt.Errorf("client %q: %w", c.Name, err)
 		}
-		p.clients[c.Name] = cc
+		p.clients[c.Name] = ix
 	}
 	return p, nil
+}
+
+// clientAttributes are the identity attributes a client's prefixes are expanded
+// with. This is where a new attribute gets its value.
+func clientAttributes(c Client) Attributes {
+	return Attributes{"client": c.Name}
+}
+
+// compileClient expands the placeholders of grants with attrs and indexes the result.
+// The index, and so every decision, only ever sees literal prefixes. The caller's
+// grants are left alone.
+func compileClient(grants []Grant, attrs Attributes) (*clientIndex, error) {
+	expanded := make([]Grant, len(grants))
+	for i, g := range grants {
+		ng := g
+		ng.Prefixes = make([]string, 0, max(len(g.Prefixes), 1))
+		for _, pfx := range g.Prefixes {
+			exp, err := Expand(pfx, attrs)
+			if err != nil {
+				return nil, fmt.Errorf("grants[%d]: %w", i, err)
+			}
+			ng.Prefixes = append(ng.Prefixes, exp)
+		}
+		if len(ng.Prefixes) == 0 {
+			ng.Prefixes = append(ng.Prefixes, "")
+		}
+		expanded[i] = ng
+	}
+	return newClientIndex(expanded)
 }
 
 // Client returns a client's grants, with placeholders expanded.
@@ -148,7 +183,7 @@ func (p *Policy) Client(name string) (Client, bool) {
 	if !ok {
 		return Client{}, false
 	}
-	return c.Client, true
+	return Client{Name: name, Grants: c.grants}, true
 }
 
 // ClientNames returns the configured client names, sorted.
@@ -178,7 +213,7 @@ func (p *Policy) Decide(client string, req Request, env Env) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-	g := &c.Grants[gi]
+	g := &c.grants[gi]
 	d := Decision{Client: client, GrantIndex: gi, Grant: g, Prefix: prefix}
 	d.TTL, d.CappedBy, d.Limits = effectiveTTL(req.TTL, g.MaxTTL, env)
 	if d.TTL < 1 {
@@ -188,64 +223,6 @@ func (p *Policy) Decide(client string, req Request, env Env) (Decision, error) {
 		return d, &TTLError{Requested: req.TTL, Effective: d.TTL, CappedBy: d.CappedBy}
 	}
 	return d, nil
-}
-
-// match finds the grant that allows req. When several do, the one with the longest
-// max_ttl wins, then the first in the config. When none does, the error names the
-// furthest stage any grant reached: bucket, prefix, method, then upload rules.
-func (c *compiledClient) match(req Request) (int, string, error) {
-	idx := c.byBucket[req.Bucket]
-	if len(idx) == 0 {
-		return -1, "", &DeniedError{Reason: ReasonBucketNotAllowed, Detail: fmt.Sprintf("no grant allows bucket %q", req.Bucket)}
-	}
-	best, bestPrefix := -1, ""
-	var uploadErr *DeniedError
-	coversKey := false
-	for _, i := range idx {
-		g := &c.Grants[i]
-		prefix, ok := coveringPrefix(g.Prefixes, req.Key)
-		if !ok {
-			continue
-		}
-		coversKey = true
-		if !hasMethod(g.Methods, req.Method) {
-			continue
-		}
-		if req.Method == MethodPut {
-			if err := checkUpload(g, req); err != nil {
-				if uploadErr == nil {
-					uploadErr = err
-				}
-				continue
-			}
-		}
-		if best < 0 || g.MaxTTL > c.Grants[best].MaxTTL {
-			best, bestPrefix = i, prefix
-		}
-	}
-	switch {
-	case best >= 0:
-		return best, bestPrefix, nil
-	case uploadErr != nil:
-		return -1, "", uploadErr
-	case coversKey:
-		return -1, "", &DeniedError{Reason: ReasonMethodNotAllowed, Detail: fmt.Sprintf("method %s is not allowed for this key", req.Method)}
-	default:
-		return -1, "", &DeniedError{Reason: ReasonPrefixNotAllowed, Detail: fmt.Sprintf("no grant on bucket %q covers this key", req.Bucket)}
-	}
-}
-
-// coveringPrefix returns the longest prefix in prefixes that key starts with,
-// compared byte for byte. Prefixes are "" or end in "/", so "uploads/" never
-// admits "uploads-evil/x".
-func coveringPrefix(prefixes []string, key string) (string, bool) {
-	found, ok := "", false
-	for _, p := range prefixes {
-		if strings.HasPrefix(key, p) && (!ok || len(p) > len(found)) {
-			found, ok = p, true
-		}
-	}
-	return found, ok
 }
 
 func hasMethod(methods []string, m string) bool {

@@ -268,6 +268,8 @@ func TestNewRejects(t *testing.T) {
 		{name: "duplicate client", clients: []policy.Client{{Name: "a"}, {Name: "a"}}},
 		{name: "unknown placeholder", clients: []policy.Client{{Name: "a", Grants: []policy.Grant{{Bucket: "b", Prefixes: []string{"{team}/"}}}}}},
 		{name: "client name with a slash", clients: []policy.Client{{Name: "a/b", Grants: []policy.Grant{g}}}},
+		{name: "prefix without its slash", clients: []policy.Client{{Name: "a", Grants: []policy.Grant{{Bucket: "b", Prefixes: []string{"uploads"}, Methods: []string{"GET"}}}}}},
+		{name: "placeholder at the end", clients: []policy.Client{{Name: "a", Grants: []policy.Grant{{Bucket: "b", Prefixes: []string{"home/{client}"}, Methods: []string{"GET"}}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
