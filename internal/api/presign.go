@@ -224,7 +224,8 @@ func (req *presignRequest) toRequests() (policy.Request, signer.Request, error) 
 		pr.ContentLength, sr.ContentLength = *req.ContentLength, *req.ContentLength
 	}
 	if req.ChecksumSHA256 != "" {
-		if b, err := base64.StdEncoding.DecodeString(req.ChecksumSHA256); err != nil || len(b) != 32 {
+		// Exactly 44 characters: the decoder would skip line breaks that the header cannot carry.
+		if b, err := base64.StdEncoding.DecodeString(req.ChecksumSHA256); err != nil || len(b) != 32 || len(req.ChecksumSHA256) != 44 {
 			return none, signer.Request{}, fieldErr("checksum_sha256", "must be the base64 of a 32-byte SHA-256 digest")
 		}
 	}
