@@ -99,15 +99,15 @@ func comparePostings(a, b posting) int {
 
 // newClientIndex indexes grants whose prefixes are literal (already expanded).
 func newClientIndex(grants []Grant) (*clientIndex, error) {
-	ix := &clientIndex{grants: grants, order: make([]int32, len(grants))}
-	for i := range ix.order {
-		ix.order[i] = int32(i)
+	order := make([]int32, len(grants))
+	for i := range order {
+		order[i] = int32(i)
 	}
-	slices.SortStableFunc(ix.order, func(a, b int32) int {
+	slices.SortStableFunc(order, func(a, b int32) int {
 		return cmp.Compare(grants[b].MaxTTL, grants[a].MaxTTL)
 	})
 	rank := make([]int32, len(grants))
-	for r, gi := range ix.order {
+	for r, gi := range order {
 		rank[gi] = int32(r)
 	}
 
@@ -134,14 +134,19 @@ func newClientIndex(grants []Grant) (*clientIndex, error) {
 	slices.SortFunc(ps, comparePostings)
 	ps = slices.Compact(ps) // a prefix or method a grant names twice
 
-	// One allocation for every bucket name and prefix of the client.
+	// One allocation for every bucket name and prefix of the client, one for the
+	// order and the ranks, one for the buckets and one for the prefixes, so that a
+	// decision touches few places in memory.
 	var arena strings.Builder
+	buckets, entries := 0, 0
 	for i, p := range ps {
 		if i == 0 || p.bucket != ps[i-1].bucket {
 			arena.WriteString(p.bucket)
+			buckets++
 		}
 		if i == 0 || p.bucket != ps[i-1].bucket || p.prefix != ps[i-1].prefix {
 			arena.WriteString(p.prefix)
+			entries++
 		}
 	}
 	text, off := arena.String(), 0
@@ -151,11 +156,17 @@ func newClientIndex(grants []Grant) (*clientIndex, error) {
 		return s
 	}
 
-	ix.ranks = make([]int32, 0, len(ps))
-	entries := make([]prefixEntry, 0, len(ps))
+	ints := append(make([]int32, 0, len(order)+len(ps)), order...)
+	ix := &clientIndex{
+		grants:  grants,
+		order:   ints[:len(order):len(order)],
+		ranks:   ints[len(order):],
+		buckets: make([]bucketIndex, 0, buckets),
+	}
+	all := make([]prefixEntry, 0, entries)
 	for i := 0; i < len(ps); {
 		b := bucketIndex{name: intern(ps[i].bucket)}
-		first := len(entries)
+		first := len(all)
 		for i < len(ps) && ps[i].bucket == b.name {
 			e := prefixEntry{prefix: intern(ps[i].prefix)}
 			b.maxLen = max(b.maxLen, len(e.prefix))
@@ -168,9 +179,9 @@ func newClientIndex(grants []Grant) (*clientIndex, error) {
 				}
 				e.start[s] = int32(len(ix.ranks))
 			}
-			entries = append(entries, e)
+			all = append(all, e)
 		}
-		b.entries = entries[first:len(entries):len(entries)]
+		b.entries = all[first:len(all):len(all)]
 		ix.buckets = append(ix.buckets, b)
 	}
 	return ix, nil
