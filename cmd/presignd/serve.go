@@ -95,6 +95,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	srv.ReloadResult(true)
 
+	// Catch signals before saying "listening", so that none sent from then on is lost.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+
 	apiLn, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
@@ -119,9 +124,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log.Info("listening", "addr", apiLn.Addr().String(), "admin_addr", adminAddr, "version", buildVersion())
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
 	for {
 		select {
 		case sig := <-sigs:

@@ -12,6 +12,8 @@ type batchRequest struct {
 	Requests []json.RawMessage `json:"requests"`
 }
 
+func (*batchRequest) itemsDecodedSeparately() {}
+
 // batchResult is one item's answer: the presign response or a problem.
 type batchResult struct {
 	*presignResponse

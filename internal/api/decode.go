@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -45,15 +46,81 @@ func decodeBytes(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body has data after the JSON object")
 	}
+	if err := checkFieldNames(body, v); err != nil {
+		return err
+	}
 	if tc, ok := v.(textChecker); ok {
 		if err := tc.checkText(); err != nil {
 			return err
 		}
 	}
+	if _, ok := v.(separateItems); ok {
+		return nil
+	}
 	if !exactText(body) {
 		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body is not valid UTF-8")
 	}
 	return nil
+}
+
+// separateItems is a request whose items are decoded and checked one by one, so that
+// text that is not UTF-8 fails only its item.
+type separateItems interface {
+	itemsDecodedSeparately()
+}
+
+// checkFieldNames refuses top-level names that are not exactly a field of v, and
+// names given twice: encoding/json would match names without regard to case and keep
+// the last of duplicates.
+func checkFieldNames(body []byte, v any) error {
+	names := fieldNames(reflect.TypeOf(v))
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil // not an object: Decode has already said so
+	}
+	seen := make(map[string]bool, len(names))
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		name, _ := t.(string)
+		switch {
+		case !names[name]:
+			return errorf(http.StatusBadRequest, CodeInvalidRequest, "unknown field %q (field names are case-sensitive)", clipString(name))
+		case seen[name]:
+			return errorf(http.StatusBadRequest, CodeInvalidRequest, "field %s is given twice", name)
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+var fieldNameCache sync.Map // reflect.Type -> map[string]bool
+
+// fieldNames is the set of JSON names of a struct type's fields.
+func fieldNames(t reflect.Type) map[string]bool {
+	if v, ok := fieldNameCache.Load(t); ok {
+		return v.(map[string]bool)
+	}
+	st := t
+	for st.Kind() == reflect.Pointer {
+		st = st.Elem()
+	}
+	names := map[string]bool{}
+	if st.Kind() == reflect.Struct {
+		for i := 0; i < st.NumField(); i++ {
+			if tag, _, _ := strings.Cut(st.Field(i).Tag.Get("json"), ","); tag != "" && tag != "-" {
+				names[tag] = true
+			}
+		}
+	}
+	fieldNameCache.Store(t, names)
+	return names
 }
 
 // textChecker is a request that names which of its fields lost bytes in decoding,

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -15,9 +16,7 @@ func (s *Server) Handler(admin bool) http.Handler {
 	r.NotFound(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
 		return errorf(http.StatusNotFound, CodeNotFound, "there is no such route")
 	}))
-	r.MethodNotAllowed(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
-		return errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "this route does not accept that HTTP method")
-	}))
+	r.MethodNotAllowed(s.methodNotAllowed(r))
 
 	// A group, not a sub-router: routing happens before authentication, so every
 	// request is counted under its route pattern.
@@ -45,9 +44,7 @@ func (s *Server) AdminHandler() http.Handler {
 	r.NotFound(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
 		return errorf(http.StatusNotFound, CodeNotFound, "there is no such route")
 	}))
-	r.MethodNotAllowed(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
-		return errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "this route does not accept that HTTP method")
-	}))
+	r.MethodNotAllowed(s.methodNotAllowed(r))
 	s.adminRoutes(r)
 	return r
 }
@@ -56,4 +53,18 @@ func (s *Server) adminRoutes(r chi.Router) {
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+}
+
+// methodNotAllowed answers 405 with the Allow header RFC 9110 requires.
+func (s *Server) methodNotAllowed(routes chi.Routes) http.HandlerFunc {
+	return s.apiHandler("", func(w http.ResponseWriter, r *http.Request) error {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
+			if routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allow = append(allow, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		return errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "this route accepts only %s", strings.Join(allow, ", "))
+	})
 }
