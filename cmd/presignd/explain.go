@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +38,13 @@ func explainCommand(args []string, getenv func(string) string, stdout, stderr io
 	case *client == "":
 		return errors.New("no client given; pass --client NAME")
 	}
+	req := policy.Request{
+		Bucket: bucket, Key: key, Method: strings.ToUpper(*method), TTL: *expires, StrictTTL: *strict,
+		ContentType: *contentType, ContentLength: *contentLength,
+	}
+	if err := checkExplainRequest(req); err != nil {
+		return err
+	}
 	cfg, err := config.Load(*path)
 	if err != nil {
 		return err
@@ -45,12 +53,9 @@ func explainCommand(args []string, getenv func(string) string, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	if _, ok := pol.Client(*client); !ok {
+	index := slices.IndexFunc(cfg.Clients, func(c config.Client) bool { return c.Name == *client })
+	if index < 0 {
 		return fmt.Errorf("%s has no client named %q", *path, *client)
-	}
-	req := policy.Request{
-		Bucket: bucket, Key: key, Method: strings.ToUpper(*method), TTL: *expires, StrictTTL: *strict,
-		ContentType: *contentType, ContentLength: *contentLength,
 	}
 	ex := api.Explain(pol, *client, req, policy.Env{Now: time.Now()})
 	if *asJSON {
@@ -60,7 +65,7 @@ func explainCommand(args []string, getenv func(string) string, stdout, stderr io
 			return err
 		}
 	} else {
-		printExplanation(stdout, ex, req)
+		printExplanation(stdout, ex, req, index)
 	}
 	if !ex.Allowed {
 		return errReported
@@ -68,12 +73,41 @@ func explainCommand(args []string, getenv func(string) string, stdout, stderr io
 	return nil
 }
 
-func printExplanation(w io.Writer, ex api.Explanation, req policy.Request) {
+// checkExplainRequest refuses what POST /v1/presign would refuse as invalid, so that
+// a mistyped command line is an error rather than an explained denial.
+func checkExplainRequest(req policy.Request) error {
+	if err := policy.ValidateRequest(req); err != nil {
+		var inv *policy.InvalidError
+		if errors.As(err, &inv) {
+			if inv.Field == policy.FieldExpiresIn {
+				return errors.New("--expires-in must be at least 1 second")
+			}
+			return errors.New(inv.Detail)
+		}
+		return err
+	}
+	if req.Method != policy.MethodPut {
+		switch {
+		case req.ContentType != "":
+			return errors.New("--content-type applies only to PUT")
+		case req.ContentLength != -1:
+			return errors.New("--content-length applies only to PUT")
+		}
+	}
+	if req.ContentLength != -1 && (req.ContentLength < 1 || req.ContentLength > 5<<40) {
+		return errors.New("--content-length must be between 1 byte and 5 TiB")
+	}
+	return nil
+}
+
+// printExplanation writes the explanation for people; client is the client's index
+// in the config, for the grant's path.
+func printExplanation(w io.Writer, ex api.Explanation, req policy.Request, client int) {
 	target := fmt.Sprintf("%s s3://%s/%s for client %s", req.Method, req.Bucket, req.Key, ex.Client)
 	if ex.Grant != nil {
 		g := ex.Grant
-		defer fmt.Fprintf(w, "grant:      clients[%s].grants[%d] (bucket %s, prefix %q, methods %s, max_ttl %ds)\n",
-			ex.Client, g.Index, g.Bucket, g.Prefix, strings.Join(g.Methods, ", "), g.MaxTTL)
+		defer fmt.Fprintf(w, "grant:      clients[%d].grants[%d] (bucket %s, prefix %q, methods %s, max_ttl %ds)\n",
+			client, g.Index, g.Bucket, g.Prefix, strings.Join(g.Methods, ", "), g.MaxTTL)
 	}
 	if !ex.Allowed {
 		why := ex.Code
@@ -90,24 +124,23 @@ func printExplanation(w io.Writer, ex api.Explanation, req policy.Request) {
 }
 
 // parseS3Target parses flags around one s3://BUCKET/KEY argument, which may come
-// before or after the flags, as in aws s3 presign.
+// before, between or after the flags, as in aws s3 presign.
 func parseS3Target(fs *flag.FlagSet, args []string) (bucket, key string, err error) {
-	var target string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		target, args = args[0], args[1:]
+	var targets []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return "", "", err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		targets = append(targets, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return "", "", err
-	}
-	switch {
-	case target == "" && fs.NArg() == 1:
-		target = fs.Arg(0)
-	case fs.NArg() > 0:
+	if len(targets) != 1 {
 		return "", "", errors.New("give exactly one s3://BUCKET/KEY")
 	}
-	if target == "" {
-		return "", "", errors.New("give exactly one s3://BUCKET/KEY")
-	}
+	target := targets[0]
 	bucket, key, ok := strings.Cut(strings.TrimPrefix(target, "s3://"), "/")
 	if !strings.HasPrefix(target, "s3://") || !ok || bucket == "" || key == "" {
 		return "", "", fmt.Errorf("%q is not of the form s3://BUCKET/KEY", target)

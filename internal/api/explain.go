@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -33,6 +34,10 @@ type ExplainedGrant struct {
 // the explain command.
 func Explain(pol *policy.Policy, client string, req policy.Request, env policy.Env) Explanation {
 	d, err := pol.Decide(client, req, env)
+	return explanation(client, d, err)
+}
+
+func explanation(client string, d policy.Decision, err error) Explanation {
 	out := Explanation{Client: client, CappedBy: string(d.CappedBy)}
 	if d.Grant != nil {
 		out.Grant = &ExplainedGrant{
@@ -53,7 +58,10 @@ func Explain(pol *policy.Policy, client string, req policy.Request, env policy.E
 	return out
 }
 
-// handleExplain answers whether the caller itself may have a URL, and for how long.
+// handleExplain answers whether the caller itself may have a URL, and for how long,
+// as POST /v1/presign would: with the current signing credentials, refreshed once
+// when they are what caps the lifetime. Only the caller's own grants are consulted;
+// the request has no field naming another client.
 func (s *Server) handleExplain() http.Handler {
 	return s.apiHandler("explain", func(w http.ResponseWriter, r *http.Request) error {
 		c := callerFrom(r.Context())
@@ -65,12 +73,29 @@ func (s *Server) handleExplain() http.Handler {
 		if err != nil {
 			return err
 		}
-		st := s.state.Load()
-		env := policy.Env{Now: s.now()}
-		if creds, err := st.signer.Credentials(r.Context()); err == nil {
-			env.CredentialsExpire, env.CredentialsExpiry = creds.CanExpire, creds.Expires
-		}
-		encode(w, http.StatusOK, Explain(st.policy, c.name, preq, env))
+		encode(w, http.StatusOK, s.explain(r.Context(), c.name, preq))
 		return nil
 	})
+}
+
+func (s *Server) explain(ctx context.Context, client string, req policy.Request) Explanation {
+	st := s.state.Load()
+	creds, credErr := st.signer.Credentials(ctx)
+	if credErr != nil {
+		// Say what the policy decides, and that no URL could be signed now.
+		d, err := st.policy.Decide(client, req, policy.Env{Now: s.now()})
+		out := explanation(client, d, err)
+		if out.Allowed {
+			out.Allowed, out.ExpiresIn, out.CappedBy = false, 0, ""
+			out.Code, out.Detail = CodeCredentialsUnavailable, "no usable signing credentials; try again shortly"
+		}
+		return out
+	}
+	d, err := st.policy.Decide(client, req, envFor(s.now(), creds.CanExpire, creds.Expires))
+	if d.CappedBy == policy.CapCredentials || isCredentialsError(err) {
+		if fresh, refreshed, rerr := st.signer.Refresh(ctx); refreshed && rerr == nil {
+			d, err = st.policy.Decide(client, req, envFor(s.now(), fresh.CanExpire, fresh.Expires))
+		}
+	}
+	return explanation(client, d, err)
 }
