@@ -1,8 +1,8 @@
 package main
 
-// End-to-end test of per-bucket targets: a bucket whose URLs name a public endpoint
-// that differs from the endpoint presignd is configured with, and a bucket in another
-// region.
+// Per-bucket targets: end to end, a bucket whose URLs name a public endpoint that
+// differs from the endpoint presignd is configured with, and a bucket in another
+// region; and how a bucket's overrides combine with the s3 block.
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/presignd/presignd/internal/config"
+	"github.com/presignd/presignd/internal/signer"
 	"github.com/presignd/presignd/internal/testenv/s3server"
 )
 
@@ -109,4 +111,49 @@ func credentialScope(t *testing.T, u *url.URL) string {
 		t.Fatalf("the URL has no X-Amz-Credential scope (%d characters)", len(cred))
 	}
 	return scope
+}
+
+// TestSignerConfigResolvesBuckets checks how a bucket's overrides combine with the s3
+// block into the target the signer uses.
+func TestSignerConfigResolvesBuckets(t *testing.T) {
+	cfg, err := config.Parse([]byte(`listen: 127.0.0.1:0
+s3:
+  region: us-east-1
+  endpoint: http://10.0.0.1:9000
+  public_endpoint: https://s3.example.com
+  path_style: true
+buckets:
+  logs-eu: {region: eu-west-1}
+  media: {endpoint: "http://10.0.0.5:9000"}
+  cdn: {endpoint: "http://10.0.0.6:9000", public_endpoint: "https://cdn.example.com", path_style: false}
+  assets: {public_endpoint: "https://assets.example.com"}
+clients:
+  - name: a
+    token_sha256: "` + config.HashToken("a-token") + `"
+    grants: [{bucket: media, prefixes: [""], methods: [GET], max_ttl: 1h}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := signerConfig(cfg)
+	def := signer.Target{Region: "us-east-1", Endpoint: "http://10.0.0.1:9000", PublicEndpoint: "https://s3.example.com", PathStyle: true}
+	want := map[string]signer.Target{
+		// Only the region changes; the endpoints and the style are inherited.
+		"logs-eu": {Region: "eu-west-1", Endpoint: "http://10.0.0.1:9000", PublicEndpoint: "https://s3.example.com", PathStyle: true},
+		// Another store: the default public endpoint, which fronts the default store, is not inherited.
+		"media":  {Region: "us-east-1", Endpoint: "http://10.0.0.5:9000", PathStyle: true},
+		"cdn":    {Region: "us-east-1", Endpoint: "http://10.0.0.6:9000", PublicEndpoint: "https://cdn.example.com"},
+		"assets": {Region: "us-east-1", Endpoint: "http://10.0.0.1:9000", PublicEndpoint: "https://assets.example.com", PathStyle: true},
+	}
+	if sc.Default != def {
+		t.Errorf("default target: got %+v, want %+v", sc.Default, def)
+	}
+	if len(sc.Buckets) != len(want) {
+		t.Errorf("got targets for %d buckets, want %d", len(sc.Buckets), len(want))
+	}
+	for name, w := range want {
+		if got := sc.Buckets[name]; got != w {
+			t.Errorf("bucket %s: got %+v, want %+v", name, got, w)
+		}
+	}
 }
