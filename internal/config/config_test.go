@@ -49,7 +49,7 @@ clients:
     token_sha256: "` + uploaderHash + `"
     grants:
       - bucket: media.example
-        prefixes: ["uploads/{client}/", ""]
+        prefixes: ["uploads/{client}/", "shared/"]
         methods: [PUT, GET, DELETE]
         max_ttl: 7d
         content_types: ["image/png", "image/*", "application/pdf"]
@@ -96,7 +96,7 @@ func TestValidConfig(t *testing.T) {
 				TokenSHA256: uploaderHash,
 				Grants: []config.Grant{{
 					Bucket:           "media.example",
-					Prefixes:         []string{"uploads/{client}/", ""},
+					Prefixes:         []string{"uploads/{client}/", "shared/"},
 					Methods:          []string{"PUT", "GET", "DELETE"},
 					MaxTTL:           &config.Duration{D: 7 * 24 * time.Hour},
 					ContentTypes:     []string{"image/png", "image/*", "application/pdf"},

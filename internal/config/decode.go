@@ -1,8 +1,9 @@
 package config
 
 import (
-	"fmt"
+	"encoding"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -76,7 +77,7 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, p *Problems, bad *[]st
 			return reject("must be a list")
 		}
 		for i, item := range n.Content {
-			if !checkNode(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), p, bad) {
+			if !checkNode(item, t.Elem(), path+"["+strconv.Itoa(i)+"]", p, bad) {
 				// Replaced, not removed, so that later items keep their index.
 				n.Content[i] = nullNode(item)
 			}
@@ -90,11 +91,26 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, p *Problems, bad *[]st
 			// yaml.v3 would truncate 1.5 to 1 without a word.
 			return reject(kindMessage(t))
 		}
-		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+		if !scalarDecodes(n, t) {
 			return reject(kindMessage(t))
 		}
 		return true
 	}
+}
+
+var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+// scalarDecodes reports whether the scalar n decodes into a value of type t. A plain
+// string into a string field (most of a large config) always does, unless the type
+// decodes itself; anything else is decoded for real, which costs a decoder each time.
+func scalarDecodes(n *yaml.Node, t reflect.Type) bool {
+	if t.Kind() == reflect.String && n.ShortTag() == "!!str" {
+		pt := reflect.PointerTo(t)
+		if _, custom := pt.MethodByName("UnmarshalYAML"); !custom && !pt.Implements(textUnmarshalerType) {
+			return true
+		}
+	}
+	return n.Decode(reflect.New(t).Interface()) == nil
 }
 
 // checkMapping checks the pairs of a mapping node. fieldType says what a key's
