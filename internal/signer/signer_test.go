@@ -425,6 +425,15 @@ func TestPresignTargets(t *testing.T) {
 			wantPrefix: "https://media.example.com/internal-media/",
 			wantRegion: "us-east-1",
 		},
+		{
+			name: "public endpoint, virtual-hosted",
+			cfg: signer.Config{
+				Default: signer.Target{Region: "eu-west-1", Endpoint: "http://10.0.0.5:9000", PublicEndpoint: "https://cdn.example.com"},
+			},
+			bucket:     exampleBucket,
+			wantPrefix: "https://examplebucket.cdn.example.com/",
+			wantRegion: "eu-west-1",
+		},
 	}
 	for _, path := range signingPaths {
 		for _, tt := range tests {
