@@ -146,18 +146,7 @@ func (s *Signer) PresignParts(ctx context.Context, req PartRequest) ([]PartURL, 
 		return nil, time.Time{}, fmt.Errorf("a URL needs a lifetime of at least 1s, got %s", req.Expires)
 	}
 	at := s.now().UTC().Truncate(time.Second)
-	t := s.TargetFor(req.Bucket)
-	if forcePathStyle(req.Bucket) {
-		t.PathStyle = true
-	}
-	pc := s3.NewPresignClient(s.client(t, true), func(po *s3.PresignOptions) {
-		po.Expires = req.Expires
-		po.Presigner = fixedSigner{newV4Signer(), at, req.Credentials}
-		po.ClientOptions = append(po.ClientOptions, func(o *s3.Options) {
-			o.Credentials = staticProvider(req.Credentials)
-			o.ExpressCredentials = nil // see presignSDK: a shared provider races
-		})
-	})
+	pc := s.presignClient(req.Bucket, at, req.Credentials, req.Expires)
 	out := make([]PartURL, len(req.PartNumbers))
 	for i, n := range req.PartNumbers {
 		r, err := pc.PresignUploadPart(ctx, &s3.UploadPartInput{

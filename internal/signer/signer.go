@@ -217,23 +217,7 @@ func (s *Signer) Presign(ctx context.Context, req Request) (Presigned, error) {
 // presignSDK signs req at the given time with s3.PresignClient. It is the reference
 // of the fast path, and signs whatever the fast path does not cover.
 func (s *Signer) presignSDK(ctx context.Context, req Request, at time.Time) (Presigned, error) {
-	t := s.TargetFor(req.Bucket)
-	if forcePathStyle(req.Bucket) {
-		t.PathStyle = true
-	}
-	pc := s3.NewPresignClient(s.client(t, true), func(po *s3.PresignOptions) {
-		po.Expires = req.Expires
-		po.Presigner = fixedSigner{newV4Signer(), at, req.Credentials}
-		po.ClientOptions = append(po.ClientOptions, func(o *s3.Options) {
-			o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-				return req.Credentials, nil
-			})
-			// The client made for these options would otherwise share the cached
-			// client's S3 Express provider and write itself into it, racing with
-			// every other call; let it make its own.
-			o.ExpressCredentials = nil
-		})
-	})
+	pc := s.presignClient(req.Bucket, at, req.Credentials, req.Expires)
 	var (
 		out *v4.PresignedHTTPRequest
 		err error
@@ -316,6 +300,26 @@ func optional(s string) *string {
 // ID alone, so a shared one could sign with a stale key after a secret changes.
 func newV4Signer() *v4.Signer {
 	return v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+}
+
+// presignClient is a presign client for bucket's target that signs at a known time
+// with known credentials.
+func (s *Signer) presignClient(bucket string, at time.Time, creds aws.Credentials, expires time.Duration) *s3.PresignClient {
+	t := s.TargetFor(bucket)
+	if forcePathStyle(bucket) {
+		t.PathStyle = true
+	}
+	return s3.NewPresignClient(s.client(t, true), func(po *s3.PresignOptions) {
+		po.Expires = expires
+		po.Presigner = fixedSigner{newV4Signer(), at, creds}
+		po.ClientOptions = append(po.ClientOptions, func(o *s3.Options) {
+			o.Credentials = staticProvider(creds)
+			// The client made for these options would otherwise share the cached
+			// client's S3 Express provider and write itself into it, racing with
+			// every other call; let it make its own.
+			o.ExpressCredentials = nil
+		})
+	})
 }
 
 // fixedSigner signs at a known time with known credentials, so that expires_at is
