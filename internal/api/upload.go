@@ -47,31 +47,11 @@ type postResponse struct {
 	CappedBy  string            `json:"capped_by,omitempty"`
 }
 
-func (s *Server) handlePost() http.Handler {
-	const op = "presign_post"
-	return s.apiHandler(op, func(w http.ResponseWriter, r *http.Request) error {
-		ctx, c := r.Context(), callerFrom(r.Context())
-		var req postRequest
-		entry := auditEntry{method: "POST"}
-		err := decode(w, r, maxBody, &req)
-		var res *postResponse
-		if err == nil {
-			entry.bucket, entry.key = req.Bucket.Value, req.Key.Value
-			if !req.Key.Set {
-				entry.key = req.KeyPrefix.Value
-			}
-			res, err = s.presignPost(ctx, c, &req, &entry)
-		}
-		s.audit(ctx, c, op, entry, err)
-		if err != nil {
-			return err
-		}
-		encode(w, http.StatusOK, res)
-		return nil
-	})
-}
-
 func (s *Server) presignPost(ctx context.Context, c *caller, req *postRequest, entry *auditEntry) (*postResponse, error) {
+	entry.method, entry.bucket, entry.key = "POST", req.Bucket.Value, req.Key.Value
+	if !req.Key.Set {
+		entry.key = req.KeyPrefix.Value
+	}
 	switch {
 	case !req.Bucket.Set:
 		return nil, requiredErr("bucket")
@@ -233,8 +213,8 @@ func requireBucketKey(bucket, key exactString) error {
 	return nil
 }
 
-// multipartHandler decodes a multipart request, runs fn and audits the decision.
-func multipartHandler[Req any, Res any](s *Server, op string, fn func(ctx context.Context, c *caller, req *Req, e *auditEntry) (*Res, error)) http.Handler {
+// uploadHandler decodes an upload request, runs fn and audits the decision.
+func uploadHandler[Req any, Res any](s *Server, op string, fn func(ctx context.Context, c *caller, req *Req, e *auditEntry) (*Res, error)) http.Handler {
 	return s.apiHandler(op, func(w http.ResponseWriter, r *http.Request) error {
 		ctx, c := r.Context(), callerFrom(r.Context())
 		req := new(Req)
