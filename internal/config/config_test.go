@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/policy"
 )
@@ -105,7 +107,7 @@ func TestValidConfig(t *testing.T) {
 			},
 		},
 	}
-	if diff := mismatch(want, c); diff != "" {
+	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("config mismatch:\n%s", diff)
 	}
 	if got := c.Warnings(); len(got) != 0 {
@@ -279,7 +281,7 @@ func TestInvalidConfig(t *testing.T) {
 				t.Fatalf("got config %+v, want problems at %q", c, tt.want)
 			}
 			paths, problems := problemPaths(t, err)
-			if diff := mismatch(tt.want, paths); diff != "" {
+			if diff := cmp.Diff(tt.want, paths); diff != "" {
 				t.Fatalf("problem paths mismatch:\n%s\nproblems: %q", diff, problems)
 			}
 			if !strings.Contains(problems[0], tt.msg) {
@@ -326,7 +328,7 @@ func TestInvalidConfigReportsEveryProblemAtOnce(t *testing.T) {
 		"clients[1].grants[0].content_types[1]",
 		"clients[1].grants[0].max_content_length",
 	}
-	if diff := mismatch(want, paths); diff != "" {
+	if diff := cmp.Diff(want, paths); diff != "" {
 		t.Errorf("problem paths mismatch:\n%s\nproblems: %q", diff, problems)
 	}
 	msg := err.Error()
@@ -377,7 +379,7 @@ func TestParseFollowsAnchors(t *testing.T) {
 	if err != nil {
 		t.Fatalf("got error %v, want none", err)
 	}
-	if diff := mismatch([]string{"GET", "HEAD"}, c.Clients[1].Grants[0].Methods); diff != "" {
+	if diff := cmp.Diff([]string{"GET", "HEAD"}, c.Clients[1].Grants[0].Methods); diff != "" {
 		t.Errorf("methods mismatch:\n%s", diff)
 	}
 }
@@ -440,7 +442,7 @@ func TestWarnings(t *testing.T) {
 			if err != nil {
 				t.Fatalf("got error %v, want a config that only warns", err)
 			}
-			if diff := mismatch(tt.want, c.Warnings()); diff != "" {
+			if diff := cmp.Diff(tt.want, c.Warnings()); diff != "" {
 				t.Errorf("warnings mismatch:\n%s", diff)
 			}
 		})

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/policy"
 )
@@ -56,7 +58,7 @@ func TestDev(t *testing.T) {
 			if err != nil {
 				t.Fatalf("got error %v, want a config", err)
 			}
-			if diff := mismatch(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("config mismatch:\n%s", diff)
 			}
 			if err := got.Validate(); err != nil {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/presignd/presignd/internal/config"
 )
 
@@ -228,7 +230,7 @@ func TestWarningsShadowing(t *testing.T) {
 			if err != nil {
 				t.Fatalf("got error %v, want a valid config", err)
 			}
-			if diff := mismatch(tt.want, c.Warnings()); diff != "" {
+			if diff := cmp.Diff(tt.want, c.Warnings()); diff != "" {
 				t.Errorf("warnings mismatch:\n%s", diff)
 			}
 		})

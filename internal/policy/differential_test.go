@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/presignd/presignd/internal/policy"
 )
 
@@ -308,7 +310,7 @@ func checkAgainstReference(t *testing.T, tc differentialCase) {
 	if got.TTL != want.TTL || got.CappedBy != want.CappedBy {
 		fail("got TTL %d capped by %q, reference %d capped by %q", got.TTL, got.CappedBy, want.TTL, want.CappedBy)
 	}
-	if diff := mismatch(want.Limits, got.Limits); diff != "" {
+	if diff := cmp.Diff(want.Limits, got.Limits); diff != "" {
 		fail("limits differ:\n%s", diff)
 	}
 	expanded, _ := p.Client(tc.client)

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/presignd/presignd/internal/policy"
 )
 
@@ -230,7 +232,7 @@ func TestDecideAllows(t *testing.T) {
 			if want.TTL < tt.req.TTL {
 				want.CappedBy = policy.CapPolicy
 			}
-			if diff := mismatch(want, got); diff != "" {
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("decision mismatch:\n%s", diff)
 			}
 		})
@@ -245,10 +247,10 @@ func TestNewExpandsClientPlaceholder(t *testing.T) {
 		t.Fatal("got no client alice, want one")
 	}
 	want := policy.Client{Name: "alice", Grants: []policy.Grant{{Bucket: "home", Prefixes: []string{"home/alice/", "shared/"}, Methods: []string{"GET"}, MaxTTL: time.Hour}}}
-	if diff := mismatch(want, got); diff != "" {
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("client mismatch:\n%s", diff)
 	}
-	if diff := mismatch([]string{"alice", "bob"}, p.ClientNames()); diff != "" {
+	if diff := cmp.Diff([]string{"alice", "bob"}, p.ClientNames()); diff != "" {
 		t.Errorf("ClientNames mismatch:\n%s", diff)
 	}
 	if g.Prefixes[0] != "home/{client}/" {
@@ -351,7 +353,7 @@ func TestDecideTTL(t *testing.T) {
 						t.Fatalf("strict: got error %v, want a TTLError", err)
 					}
 					want := &policy.TTLError{Requested: tt.requested, Effective: tt.wantTTL, CappedBy: tt.wantCap}
-					if diff := mismatch(want, te); diff != "" {
+					if diff := cmp.Diff(want, te); diff != "" {
 						t.Errorf("strict: TTLError mismatch:\n%s", diff)
 					}
 					continue
@@ -366,7 +368,7 @@ func TestDecideTTL(t *testing.T) {
 				if tt.wantCredLimit >= 0 {
 					wantLimits[policy.CapCredentials] = tt.wantCredLimit
 				}
-				if diff := mismatch(wantLimits, d.Limits); diff != "" {
+				if diff := cmp.Diff(wantLimits, d.Limits); diff != "" {
 					t.Errorf("strict=%v: limits mismatch:\n%s", strict, diff)
 				}
 			}
