@@ -49,5 +49,9 @@ lint:
 image:
 	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t $(IMAGE) .
 
+## loadtest: presignd vs a fixed-JSON handler and a naive PresignClient service under wrk (loopback, about a minute)
+loadtest:
+	GO=$(GO) ./test/loadtest/run.sh
+
 clean:
 	rm -rf bin .cache

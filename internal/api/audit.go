@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/presignd/presignd/internal/policy"
 )
@@ -43,8 +44,15 @@ func (s *Server) audit(ctx context.Context, c *caller, op string, e auditEntry, 
 	if c != nil {
 		name = c.name
 	}
-	s.metrics.requests.WithLabelValues(name, op, outcome).Inc()
-	attrs := []slog.Attr{
+	s.metrics.presignRequests(c, op, outcome).Inc()
+	h := s.log.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	// The record goes to the handler directly: Logger.LogAttrs would also walk the
+	// stack for a source position, which the JSON lines do not carry, on every request.
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, "presign", 0)
+	r.AddAttrs(
 		slog.String("request_id", requestID(ctx)),
 		slog.String("client", name),
 		slog.String("operation", op),
@@ -56,6 +64,6 @@ func (s *Server) audit(ctx context.Context, c *caller, op string, e auditEntry, 
 		slog.String("capped_by", string(e.cappedBy)),
 		slog.String("outcome", outcome),
 		slog.String("reason", reason),
-	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "presign", attrs...)
+	)
+	_ = h.Handle(ctx, r)
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 )
 
 // maxBatchItems is the most requests one batch may carry.
@@ -14,57 +15,77 @@ type batchRequest struct {
 
 func (*batchRequest) itemsDecodedSeparately() {}
 
-// batchResult is one item's answer: the presign response or a problem.
-type batchResult struct {
-	*presignResponse
-	Error *Problem `json:"error,omitempty"`
-}
-
-type batchResponse struct {
-	Results []batchResult `json:"results"`
-}
-
 // handleBatch presigns up to 1000 requests in order. Each item is decoded, decided,
 // audited and answered on its own: one bad item fails only itself. A batch takes one
 // token from the client's rate limit.
+//
+// The answer is {"results": [...]}, one entry per request in order: the presign
+// response, or {"error": problem}.
 func (s *Server) handleBatch() http.Handler {
 	return s.apiHandler("presign_batch", func(w http.ResponseWriter, r *http.Request) error {
-		c := callerFrom(r.Context())
+		ctx, c := r.Context(), callerFrom(r.Context())
 		var req batchRequest
-		if err := decode(w, r, maxBatchBody, &req); err != nil {
-			s.audit(r.Context(), c, "presign_batch", auditEntry{}, err)
+		err := decode(w, r, maxBatchBody, &req)
+		if err == nil {
+			switch {
+			case req.Requests == nil:
+				err = requiredErr("requests")
+			case len(req.Requests) == 0:
+				err = fieldErr("requests", "must hold at least one request")
+			case len(req.Requests) > maxBatchItems:
+				err = fieldErr("requests", "holds %d requests, above the limit of %d", len(req.Requests), maxBatchItems)
+			}
+		}
+		if err != nil {
+			s.audit(ctx, c, "presign_batch", auditEntry{}, err)
 			return err
 		}
-		switch {
-		case req.Requests == nil:
-			return requiredErr("requests")
-		case len(req.Requests) == 0:
-			return fieldErr("requests", "must hold at least one request")
-		case len(req.Requests) > maxBatchItems:
-			return fieldErr("requests", "holds %d requests, above the limit of %d", len(req.Requests), maxBatchItems)
-		}
-		out := batchResponse{Results: make([]batchResult, len(req.Requests))}
+		buf := getBuffer()
+		defer putBuffer(buf)
+		buf.b = append(buf.b, `{"results":[`...)
 		for i, raw := range req.Requests {
+			if i > 0 {
+				buf.b = append(buf.b, ',')
+			}
 			var item presignRequest
-			if err := decodeBytes(raw, &item); err != nil {
-				s.audit(r.Context(), c, "presign_batch", auditEntry{}, err)
-				p := asError(err).problem()
-				out.Results[i].Error = &p
+			if err := decodePresignBytes(raw, &item); err != nil {
+				s.audit(ctx, c, "presign_batch", auditEntry{}, err)
+				buf.b = appendItemError(buf.b, asError(err))
 				continue
 			}
-			res, err := s.issue(r.Context(), c, "presign_batch", &item)
+			res, err := s.issue(ctx, c, "presign_batch", &item)
 			if err != nil {
 				e := asError(err)
 				if e.Status >= 500 && e.Cause != nil {
-					s.log.Error("batch item failed", "request_id", requestID(r.Context()), "item", i, "code", e.Code, "error", e.Cause.Error())
+					s.log.Error("batch item failed", "request_id", requestID(ctx), "item", i, "code", e.Code, "error", e.Cause.Error())
 				}
-				p := e.problem()
-				out.Results[i].Error = &p
+				buf.b = appendItemError(buf.b, e)
 				continue
 			}
-			out.Results[i].presignResponse = res
+			buf.b = appendPresignResponse(buf.b, &res)
 		}
-		encode(w, http.StatusOK, out)
+		buf.b = append(buf.b, "]}\n"...)
+		writeJSON(w, http.StatusOK, buf.b)
 		return nil
 	})
+}
+
+// appendItemError appends {"error": problem} as encoding/json encodes it.
+func appendItemError(b []byte, e *Error) []byte {
+	p := e.problem()
+	b = append(b, `{"error":{"type":`...)
+	b = appendJSONString(b, p.Type)
+	b = append(b, `,"title":`...)
+	b = appendJSONString(b, p.Title)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(p.Status), 10)
+	b = append(b, `,"detail":`...)
+	b = appendJSONString(b, p.Detail)
+	b = append(b, `,"code":`...)
+	b = appendJSONString(b, p.Code)
+	if p.Reason != "" {
+		b = append(b, `,"reason":`...)
+		b = appendJSONString(b, p.Reason)
+	}
+	return append(b, "}}"...)
 }

@@ -32,6 +32,19 @@ type metrics struct {
 	panics       prometheus.Counter
 	mu           sync.Mutex
 	clients      map[string]bool
+	// httpSeries caches the children of the HTTP metrics by route pattern and status
+	// code, so that a request hashes no label values. Both sets are small and fixed.
+	httpSeries sync.Map // httpKey -> *httpChildren
+}
+
+type httpKey struct {
+	route string
+	code  int
+}
+
+type httpChildren struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer, b BuildInfo) (*metrics, error) {
@@ -137,6 +150,30 @@ func (m *metrics) credentialsExpiry(c aws.Credentials) {
 }
 
 func (m *metrics) observeHTTP(route string, code int, d time.Duration) {
-	m.httpRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
+	k := httpKey{route, code}
+	v, ok := m.httpSeries.Load(k)
+	if !ok {
+		v, _ = m.httpSeries.LoadOrStore(k, &httpChildren{
+			requests: m.httpRequests.WithLabelValues(route, strconv.Itoa(code)),
+			duration: m.httpDuration.WithLabelValues(route),
+		})
+	}
+	ch := v.(*httpChildren)
+	ch.requests.Inc()
+	ch.duration.Observe(d.Seconds())
+}
+
+// presignRequests returns the decision counter of a client, operation and outcome,
+// cached on the caller (a reload makes new callers, so the cache never outlives the
+// client's configuration).
+func (m *metrics) presignRequests(c *caller, op, outcome string) prometheus.Counter {
+	if c == nil {
+		return m.requests.WithLabelValues("", op, outcome)
+	}
+	k := [2]string{op, outcome}
+	if v, ok := c.requests.Load(k); ok {
+		return v.(prometheus.Counter)
+	}
+	v, _ := c.requests.LoadOrStore(k, m.requests.WithLabelValues(c.name, op, outcome))
+	return v.(prometheus.Counter)
 }

@@ -18,10 +18,20 @@ import (
 
 type ctxKey int
 
-const (
-	ctxRequestID ctxKey = iota
-	ctxCaller
-)
+const ctxRequest ctxKey = iota
+
+// requestInfo is what the middleware learns about a request: its ID, then its caller.
+// It is put in the request's context once, by requestID; authenticate fills in the
+// caller, which saves a context and a request copy per request.
+type requestInfo struct {
+	id     string
+	caller *caller
+}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	ri, _ := ctx.Value(ctxRequest).(*requestInfo)
+	return ri
+}
 
 // apiHandler adapts a handler that returns an error to http.Handler; every error
 // becomes a problem response in writeError.
@@ -34,8 +44,10 @@ func (s *Server) apiHandler(_ string, h func(http.ResponseWriter, *http.Request)
 }
 
 func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(ctxRequestID).(string)
-	return id
+	if ri := infoFrom(ctx); ri != nil {
+		return ri.id
+	}
+	return ""
 }
 
 // requestID takes X-Request-Id when it is short and printable, else makes one, and
@@ -44,13 +56,20 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
-			var b [12]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
+			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequestID, id)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequest, &requestInfo{id: id})))
 	})
+}
+
+// newRequestID makes a random 96-bit ID in hex.
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	var h [24]byte
+	hex.Encode(h[:], b[:])
+	return string(h[:])
 }
 
 func validRequestID(id string) bool {
@@ -148,11 +167,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		c, reason := s.lookupToken(r.Header.Get("Authorization"))
 		if c == nil {
 			s.metrics.authFailures.WithLabelValues(reason).Inc()
-			detail := map[string]string{
-				authMissing:   "send Authorization: Bearer <token>",
-				authMalformed: "the Authorization header is not of the form Bearer <token>",
-				authUnknown:   "the bearer token is not valid",
-			}[reason]
+			detail := "the bearer token is not valid"
+			switch reason {
+			case authMissing:
+				detail = "send Authorization: Bearer <token>"
+			case authMalformed:
+				detail = "the Authorization header is not of the form Bearer <token>"
+			}
 			writeError(w, r, s.log, errorf(http.StatusUnauthorized, CodeUnauthenticated, "%s", detail))
 			return
 		}
@@ -167,7 +188,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxCaller, c)))
+		if ri := infoFrom(r.Context()); ri != nil {
+			ri.caller = c
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequest, &requestInfo{caller: c})))
 	})
 }
 
@@ -180,7 +206,8 @@ func (s *Server) lookupToken(header string) (*caller, string) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
 		return nil, authMalformed
 	}
-	sum := sha256.Sum256([]byte(token))
+	var buf [256]byte // hashed without a copy on the heap
+	sum := sha256.Sum256(append(buf[:0], token...))
 	c, found := s.state.Load().tokens[sum]
 	if !found || subtle.ConstantTimeCompare(c.hash[:], sum[:]) != 1 {
 		return nil, authUnknown
@@ -189,8 +216,10 @@ func (s *Server) lookupToken(header string) (*caller, string) {
 }
 
 func callerFrom(ctx context.Context) *caller {
-	c, _ := ctx.Value(ctxCaller).(*caller)
-	return c
+	if ri := infoFrom(ctx); ri != nil {
+		return ri.caller
+	}
+	return nil
 }
 
 // operationOf names the API operation of a request, for metrics.

@@ -1,11 +1,17 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,7 +56,7 @@ func (s *Server) handlePresign() http.Handler {
 	return s.apiHandler("presign", func(w http.ResponseWriter, r *http.Request) error {
 		c := callerFrom(r.Context())
 		var req presignRequest
-		if err := decode(w, r, maxBody, &req); err != nil {
+		if err := decodePresign(w, r, &req); err != nil {
 			s.audit(r.Context(), c, "presign", auditEntry{}, err)
 			return err
 		}
@@ -58,14 +64,17 @@ func (s *Server) handlePresign() http.Handler {
 		if err != nil {
 			return err
 		}
-		encode(w, http.StatusOK, res)
+		buf := getBuffer()
+		defer putBuffer(buf)
+		buf.b = append(appendPresignResponse(buf.b, &res), '\n')
+		writeJSON(w, http.StatusOK, buf.b)
 		return nil
 	})
 }
 
 // issue decides and signs one request, and records the decision in the metrics and
 // the audit log whatever its outcome.
-func (s *Server) issue(ctx context.Context, c *caller, op string, req *presignRequest) (*presignResponse, error) {
+func (s *Server) issue(ctx context.Context, c *caller, op string, req *presignRequest) (presignResponse, error) {
 	start := time.Now()
 	entry := auditEntry{bucket: req.Bucket.Value, key: req.Key.Value, method: strings.ToUpper(req.Method)}
 	res, err := s.decideAndSign(ctx, c, req, &entry)
@@ -74,25 +83,25 @@ func (s *Server) issue(ctx context.Context, c *caller, op string, req *presignRe
 	return res, err
 }
 
-func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignRequest, entry *auditEntry) (*presignResponse, error) {
+func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignRequest, entry *auditEntry) (presignResponse, error) {
 	preq, sreq, err := req.toRequests()
 	if err != nil {
-		return nil, err
+		return presignResponse{}, err
 	}
 	entry.method, entry.requestedTTL = preq.Method, preq.TTL
 
 	st := s.state.Load()
 	d, creds, err := s.decide(ctx, st, c, preq, entry)
 	if err != nil {
-		return nil, err
+		return presignResponse{}, err
 	}
 	sreq.Expires = time.Duration(d.TTL) * time.Second
 	sreq.Credentials = creds
 	p, err := st.signer.Presign(ctx, sreq)
 	if err != nil {
-		return nil, err
+		return presignResponse{}, err
 	}
-	return &presignResponse{
+	return presignResponse{
 		URL:       p.URL,
 		Method:    p.Method,
 		ExpiresAt: p.ExpiresAt(),
@@ -112,7 +121,7 @@ func (s *Server) decide(ctx context.Context, st *state, c *caller, preq policy.R
 	}
 	s.metrics.credentialsExpiry(creds)
 	d, err := st.policy.Decide(c.name, preq, envFor(s.now(), creds.CanExpire, creds.Expires))
-	if d.CappedBy == policy.CapCredentials || isCredentialsError(err) {
+	if d.CappedBy == policy.CapCredentials || err != nil && isCredentialsError(err) {
 		if fresh, refreshed, rerr := st.signer.Refresh(ctx); refreshed && rerr == nil {
 			s.metrics.credentialsExpiry(fresh)
 			creds = fresh
@@ -204,15 +213,15 @@ func (req *presignRequest) toRequests() (policy.Request, signer.Request, error) 
 			return none, signer.Request{}, fieldErr(f.name, "applies only to %s", f.methods)
 		}
 	}
-	for name, v := range map[string]string{
-		"version_id":                   req.VersionID,
-		"content_type":                 req.ContentType,
-		"response_content_disposition": req.ResponseContentDisposition,
-		"response_content_type":        req.ResponseContentType,
-		"response_cache_control":       req.ResponseCacheControl,
+	for _, f := range [...]struct{ name, value string }{
+		{"version_id", req.VersionID},
+		{"content_type", req.ContentType},
+		{"response_content_disposition", req.ResponseContentDisposition},
+		{"response_content_type", req.ResponseContentType},
+		{"response_cache_control", req.ResponseCacheControl},
 	} {
-		if !headerSafe(v) {
-			return none, signer.Request{}, fieldErr(name, "must be printable ASCII of at most 1024 characters")
+		if !headerSafe(f.value) {
+			return none, signer.Request{}, fieldErr(f.name, "must be printable ASCII of at most 1024 characters")
 		}
 	}
 	if req.ContentLength != nil {
@@ -302,4 +311,358 @@ func clipString(s string) string {
 		return s[:40] + "…"
 	}
 	return s
+}
+
+// The request hot path decodes and encodes the JSON of POST /v1/presign and of batch
+// items itself when that is simple, and leaves everything else to encoding/json:
+//
+//   - A body of the common shape (an object whose fields each appear once, by their
+//     exact names, with strings of printable ASCII and no escapes, plain integers,
+//     and booleans) is parsed directly. Such a body decodes to the same request through
+//     decodeBytes; any other body, every error included, goes through decodeBytes.
+//   - Responses are written by appending to a pooled buffer, byte for byte what
+//     encode (encoding/json without HTML escaping) writes; strings that need escaping
+//     are escaped by encoding/json.
+
+// readBody appends a request body of at most limit bytes to dst, with the errors
+// decode gives.
+func readBody(dst []byte, w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	for {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, 512)
+		}
+		n, err := body.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		switch {
+		case err == io.EOF:
+			return dst, nil
+		case err != nil:
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "the request body is larger than %d bytes", limit)
+			}
+			return nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body could not be read")
+		}
+	}
+}
+
+// decodePresign decodes the body of POST /v1/presign as decode does.
+func decodePresign(w http.ResponseWriter, r *http.Request, req *presignRequest) error {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	body, err := readBody(buf.b, w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	buf.b = body
+	return decodePresignBytes(body, req)
+}
+
+// decodePresignBytes decodes one presign request as decodeBytes does.
+func decodePresignBytes(body []byte, req *presignRequest) error {
+	if parsePresign(string(body), req) {
+		return nil
+	}
+	// A request of its own, so that req does not escape to the heap when the common
+	// shape is parsed.
+	slow := new(presignRequest)
+	err := decodeBytes(body, slow)
+	*req = *slow
+	return err
+}
+
+// Bits of the fields parsePresign has seen.
+const (
+	seenBucket = 1 << iota
+	seenKey
+	seenMethod
+	seenExpiresIn
+	seenStrictTTL
+	seenVersionID
+	seenContentType
+	seenContentLength
+	seenChecksum
+	seenDisposition
+	seenResponseType
+	seenCacheControl
+	seenFilename
+)
+
+// parsePresign parses a body of the common shape into req and reports whether it
+// could. When it reports false, req may be partly filled.
+func parsePresign(body string, req *presignRequest) bool {
+	p := jsonScanner{s: body}
+	p.space()
+	if !p.eat('{') {
+		return false
+	}
+	seen := 0
+	for {
+		p.space()
+		name, ok := p.plainString()
+		if !ok {
+			return false
+		}
+		p.space()
+		if !p.eat(':') {
+			return false
+		}
+		p.space()
+		var (
+			bit  int
+			text *string
+			num  **int64
+		)
+		switch name {
+		case "bucket":
+			bit, text = seenBucket, &req.Bucket.Value
+			req.Bucket.Set = true
+		case "key":
+			bit, text = seenKey, &req.Key.Value
+			req.Key.Set = true
+		case "method":
+			bit, text = seenMethod, &req.Method
+		case "expires_in":
+			bit, num = seenExpiresIn, &req.ExpiresIn
+		case "strict_ttl":
+			bit = seenStrictTTL
+			v, ok := p.boolean()
+			if !ok {
+				return false
+			}
+			req.StrictTTL = v
+		case "version_id":
+			bit, text = seenVersionID, &req.VersionID
+		case "content_type":
+			bit, text = seenContentType, &req.ContentType
+		case "content_length":
+			bit, num = seenContentLength, &req.ContentLength
+		case "checksum_sha256":
+			bit, text = seenChecksum, &req.ChecksumSHA256
+		case "response_content_disposition":
+			bit, text = seenDisposition, &req.ResponseContentDisposition
+		case "response_content_type":
+			bit, text = seenResponseType, &req.ResponseContentType
+		case "response_cache_control":
+			bit, text = seenCacheControl, &req.ResponseCacheControl
+		case "download_filename":
+			bit, text = seenFilename, &req.DownloadFilename
+		default:
+			return false // metadata, or a name decodeBytes must judge
+		}
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		switch {
+		case text != nil:
+			v, ok := p.plainString()
+			if !ok {
+				return false
+			}
+			*text = v
+		case num != nil:
+			v, ok := p.integer()
+			if !ok {
+				return false
+			}
+			*num = &v
+		}
+		p.space()
+		if p.eat(',') {
+			continue
+		}
+		if !p.eat('}') {
+			return false
+		}
+		p.space()
+		return p.i == len(p.s)
+	}
+}
+
+// jsonScanner reads the simple JSON that parsePresign accepts.
+type jsonScanner struct {
+	s string
+	i int
+}
+
+func (p *jsonScanner) space() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonScanner) eat(c byte) bool {
+	if p.i < len(p.s) && p.s[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// plainString reads a string of printable ASCII without escapes, which decodes to
+// exactly its bytes.
+func (p *jsonScanner) plainString() (string, bool) {
+	if !p.eat('"') {
+		return "", false
+	}
+	start := p.i
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return p.s[start : p.i-1], true
+		case c < 0x20 || c > 0x7e || c == '\\':
+			return "", false
+		}
+		p.i++
+	}
+	return "", false
+}
+
+// integer reads a non-negative integer of at most 18 digits without leading zeros,
+// which fits an int64.
+func (p *jsonScanner) integer() (int64, bool) {
+	start := p.i
+	var n int64
+	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+		n = n*10 + int64(p.s[p.i]-'0')
+		p.i++
+	}
+	digits := p.i - start
+	if digits == 0 || digits > 18 || digits > 1 && p.s[start] == '0' {
+		return 0, false
+	}
+	if p.i < len(p.s) {
+		switch p.s[p.i] {
+		case '.', 'e', 'E':
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+func (p *jsonScanner) boolean() (bool, bool) {
+	switch {
+	case strings.HasPrefix(p.s[p.i:], "true"):
+		p.i += 4
+		return true, true
+	case strings.HasPrefix(p.s[p.i:], "false"):
+		p.i += 5
+		return false, true
+	}
+	return false, false
+}
+
+// jsonBuffer is a pooled response buffer.
+type jsonBuffer struct{ b []byte }
+
+var bufferPool = sync.Pool{New: func() any { return &jsonBuffer{b: make([]byte, 0, 1024)} }}
+
+func getBuffer() *jsonBuffer { return bufferPool.Get().(*jsonBuffer) }
+
+func putBuffer(buf *jsonBuffer) {
+	if cap(buf.b) > 64<<10 {
+		return // a large batch; let it go
+	}
+	buf.b = buf.b[:0]
+	bufferPool.Put(buf)
+}
+
+// The header values of JSON responses. They are shared by every response: net/http
+// only reads them, and Header.Add appends to a copy (their capacity is 1).
+var (
+	headerJSON    = []string{"application/json"}
+	headerNoStore = []string{"no-store"}
+	headerNoSniff = []string{"nosniff"}
+)
+
+// writeJSON writes a JSON body with the headers encode sets.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = headerJSON
+	h["Cache-Control"] = headerNoStore
+	h["X-Content-Type-Options"] = headerNoSniff
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// appendPresignResponse appends res as encoding/json encodes a presignResponse.
+func appendPresignResponse(b []byte, res *presignResponse) []byte {
+	b = append(b, `{"url":`...)
+	b = appendJSONString(b, res.URL)
+	b = append(b, `,"method":`...)
+	b = appendJSONString(b, res.Method)
+	b = append(b, `,"expires_at":`...)
+	b = appendJSONTime(b, res.ExpiresAt)
+	b = append(b, `,"expires_in":`...)
+	b = strconv.AppendInt(b, res.ExpiresIn, 10)
+	b = append(b, `,"headers":`...)
+	b = appendJSONHeaders(b, res.Headers)
+	if res.CappedBy != "" {
+		b = append(b, `,"capped_by":`...)
+		b = appendJSONString(b, res.CappedBy)
+	}
+	return append(b, '}')
+}
+
+// appendJSONHeaders appends a string map with its keys sorted, as encoding/json does.
+func appendJSONHeaders(b []byte, h map[string]string) []byte {
+	if h == nil {
+		return append(b, "null"...)
+	}
+	var small [8]string
+	keys := small[:0]
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, h[k])
+	}
+	return append(b, '}')
+}
+
+// appendJSONTime appends t as time.Time's MarshalJSON does.
+func appendJSONTime(b []byte, t time.Time) []byte {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return appendJSONValue(b, t)
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendJSONString appends s as encoding/json without HTML escaping does.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return appendJSONValue(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendJSONValue appends v encoded by encoding/json without HTML escaping.
+func appendJSONValue(b []byte, v any) []byte {
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return append(b, bytes.TrimSuffix(out.Bytes(), []byte("\n"))...)
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +80,8 @@ type caller struct {
 	name    string
 	hash    [sha256.Size]byte
 	limiter *rate.Limiter // nil: unlimited
+	// requests caches the client's decision counters by operation and outcome.
+	requests sync.Map // [2]string -> prometheus.Counter
 }
 
 // New builds a Server from a validated config.

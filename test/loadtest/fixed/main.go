@@ -1,0 +1,42 @@
+// Command fixed is the load test's floor: a chi handler that answers every
+// POST /v1/presign with the same JSON body, with no authentication, decoding or signing.
+// It prints its listen address on stdout.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// body has the shape and about the size of a presignd answer.
+var body = []byte(`{"url":"https://media.s3.us-east-1.amazonaws.com/reports/2026/q3%20summary.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261122%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261122T194500Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&x-id=GetObject&X-Amz-Signature=0000000000000000000000000000000000000000000000000000000000000000","method":"GET","expires_at":"2026-11-22T20:45:00Z","expires_in":3600,"headers":{}}` + "\n")
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:0", "listen `address`")
+	flag.Parse()
+	r := chi.NewRouter()
+	r.Post("/v1/presign", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ln.Addr().String())
+	// The timeouts of presignd's own server, so that the HTTP stacks compare alike.
+	srv := &http.Server{
+		Handler:           r,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	log.Fatal(srv.Serve(ln))
+}

@@ -1,0 +1,95 @@
+// Command naive is the load test's reference service, written the way a presign
+// endpoint is usually written: a chi handler that checks a bearer token, decodes the
+// JSON body and signs with s3.PresignClient on the SDK's default configuration. It
+// prints its listen address on stdout.
+//
+// It has no policy, metrics or audit log; it is here to be measured, not used.
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/go-chi/chi/v5"
+)
+
+type presignRequest struct {
+	Bucket    string `json:"bucket"`
+	Key       string `json:"key"`
+	ExpiresIn int64  `json:"expires_in"`
+}
+
+type presignResponse struct {
+	URL       string    `json:"url"`
+	Method    string    `json:"method"`
+	ExpiresAt time.Time `json:"expires_at"`
+	ExpiresIn int64     `json:"expires_in"`
+}
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:0", "listen `address`")
+	flag.Parse()
+	token := os.Getenv("NAIVE_TOKEN")
+	if token == "" {
+		log.Fatal("NAIVE_TOKEN is not set")
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	presigner := s3.NewPresignClient(s3.NewFromConfig(cfg))
+
+	r := chi.NewRouter()
+	r.Post("/v1/presign", func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+token)) != 1 {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		var req presignRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		if req.ExpiresIn == 0 {
+			req.ExpiresIn = 3600
+		}
+		expires := time.Duration(req.ExpiresIn) * time.Second
+		out, err := presigner.PresignGetObject(r.Context(), &s3.GetObjectInput{
+			Bucket: aws.String(req.Bucket),
+			Key:    aws.String(req.Key),
+		}, s3.WithPresignExpires(expires))
+		if err != nil {
+			http.Error(w, "cannot sign", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(presignResponse{
+			URL: out.URL, Method: out.Method, ExpiresAt: time.Now().Add(expires).UTC(), ExpiresIn: req.ExpiresIn,
+		})
+	})
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ln.Addr().String())
+	// The timeouts of presignd's own server, so that the HTTP stacks compare alike.
+	srv := &http.Server{
+		Handler:           r,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	log.Fatal(srv.Serve(ln))
+}

@@ -1,0 +1,22 @@
+-- wrk script: the requests of post.lua, each connection pausing a mean of DELAY_MS
+-- milliseconds (the second script argument, fractional) after each response, to hold
+-- the load near a chosen rate (wrk ... -s paced.lua URL -- TOKEN DELAY_MS).
+-- wrk takes whole milliseconds, so the pause is rounded up or down at random to keep
+-- the mean.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "post.lua")
+
+local set_token = init
+local mean = 0
+
+function init(args)
+   set_token(args)
+   mean = tonumber(args[2])
+end
+
+function delay()
+   local whole = math.floor(mean)
+   if math.random() < mean - whole then
+      return whole + 1
+   end
+   return whole
+end
