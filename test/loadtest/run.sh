@@ -14,6 +14,8 @@
 #
 # No S3 server is needed: issuing a URL makes no network call. Credentials are the AWS
 # documentation example key pair, given as static credentials in the environment.
+# presignd's audit log (some hundred MB) goes to a file in a temporary directory,
+# removed at the end.
 #
 # Environment: LOADTEST_DURATION (seconds per run, default 10s), LOADTEST_ROUNDS (3),
 # LOADTEST_WARMUP (3s), LOADTEST_THREADS (2), LOADTEST_CONNECTIONS (64), GO (go).
@@ -106,12 +108,11 @@ start() {
 		cat "$work/$name.log" >&2
 		exit 1
 	fi
-	# One request by hand: the load must be answered with 200, not errors.
-	local code
-	code=$(curl -s -o "$work/$name.first" -w '%{http_code}' -X POST -H "Authorization: Bearer $token" \
-		-d '{"bucket":"media","key":"reports/2026/q3 summary.pdf","expires_in":3600}' "http://$addr/v1/presign")
-	if [ "$code" != 200 ]; then
-		echo "$name answered $code to the load's request:" >&2
+	# One request by hand, with presignd's own client: the load must be answered with
+	# URLs, not errors.
+	if ! PRESIGND_TOKEN=$token "$work/presignd" presign "s3://media/reports/2026/q3 summary.pdf" \
+		--expires-in 3600 --server "http://$addr" >/dev/null 2>"$work/$name.first"; then
+		echo "$name did not answer the load's request with a URL:" >&2
 		cat "$work/$name.first" >&2
 		exit 1
 	fi
