@@ -119,7 +119,7 @@ func servePOST(b *testing.B, h http.Handler, path, body, token string) {
 // ID, metrics, authentication, decoding, policy, signing, audit log, encoding) and,
 // for comparison, the fixed-JSON handler. Profile with
 //
-//	go test ./internal/api -run '^$' -bench 'Presign/presignd' -cpuprofile cpu.out
+//	go test ./internal/api -run '^$' -bench '^BenchmarkPresign$/presignd' -cpuprofile cpu.out
 func BenchmarkPresign(b *testing.B) {
 	b.Run("presignd", func(b *testing.B) {
 		servePOST(b, newPerfServer(b, io.Discard, nil).Handler(true), "/v1/presign", perfPresignBody, perfToken)
