@@ -154,5 +154,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(e.Status)
-	_ = json.NewEncoder(w).Encode(e.problem())
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // as every other answer
+	_ = enc.Encode(e.problem())
 }

@@ -66,16 +66,21 @@ func ValidateBucket(b string) error {
 // such names whether or not each number would be a valid octet ("192.168.01.1",
 // "999.0.0.1"), so netip.ParseAddr alone is not enough.
 func looksLikeIPv4(b string) bool {
-	parts := strings.Split(b, ".")
-	if len(parts) != 4 {
-		return false
-	}
-	for _, p := range parts {
-		if p == "" || strings.Trim(p, "0123456789") != "" {
+	dots, run := 0, 0
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '.':
+			if run == 0 {
+				return false
+			}
+			dots, run = dots+1, 0
+		case c >= '0' && c <= '9':
+			run++
+		default:
 			return false
 		}
 	}
-	return true
+	return dots == 3 && run > 0
 }
 
 func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
