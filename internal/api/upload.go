@@ -203,6 +203,16 @@ func checkBucketKeyText(bucket, key exactString) error {
 	return nil
 }
 
+// openUploadRequest checks the bucket, key and upload_id of a multipart call after
+// create, and records them for the audit line.
+func (s *Server) openUploadRequest(c *caller, bucket, key exactString, uploadID string, e *auditEntry) (uploadHandle, error) {
+	if err := requireBucketKey(bucket, key); err != nil {
+		return uploadHandle{}, err
+	}
+	e.bucket, e.key = bucket.Value, key.Value
+	return openUpload(s.uploadKey, uploadID, c.name, e.bucket, e.key)
+}
+
 func requireBucketKey(bucket, key exactString) error {
 	switch {
 	case !bucket.Set:
@@ -262,11 +272,7 @@ func (s *Server) multipartCreate(ctx context.Context, c *caller, req *multipartC
 }
 
 func (s *Server) multipartParts(ctx context.Context, c *caller, req *multipartPartsRequest, e *auditEntry) (*multipartPartsResponse, error) {
-	if err := requireBucketKey(req.Bucket, req.Key); err != nil {
-		return nil, err
-	}
-	e.bucket, e.key = req.Bucket.Value, req.Key.Value
-	h, err := openUpload(s.uploadKey, req.UploadID, c.name, e.bucket, e.key)
+	h, err := s.openUploadRequest(c, req.Bucket, req.Key, req.UploadID, e)
 	if err != nil {
 		return nil, err
 	}
@@ -309,11 +315,7 @@ func (s *Server) multipartParts(ctx context.Context, c *caller, req *multipartPa
 }
 
 func (s *Server) multipartComplete(ctx context.Context, c *caller, req *multipartCompleteRequest, e *auditEntry) (*multipartCompleteResponse, error) {
-	if err := requireBucketKey(req.Bucket, req.Key); err != nil {
-		return nil, err
-	}
-	e.bucket, e.key = req.Bucket.Value, req.Key.Value
-	h, err := openUpload(s.uploadKey, req.UploadID, c.name, e.bucket, e.key)
+	h, err := s.openUploadRequest(c, req.Bucket, req.Key, req.UploadID, e)
 	if err != nil {
 		return nil, err
 	}
@@ -373,11 +375,7 @@ func (s *Server) multipartComplete(ctx context.Context, c *caller, req *multipar
 }
 
 func (s *Server) multipartAbort(ctx context.Context, c *caller, req *multipartAbortRequest, e *auditEntry) (*multipartAbortResponse, error) {
-	if err := requireBucketKey(req.Bucket, req.Key); err != nil {
-		return nil, err
-	}
-	e.bucket, e.key = req.Bucket.Value, req.Key.Value
-	h, err := openUpload(s.uploadKey, req.UploadID, c.name, e.bucket, e.key)
+	h, err := s.openUploadRequest(c, req.Bucket, req.Key, req.UploadID, e)
 	if err != nil {
 		return nil, err
 	}
