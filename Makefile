@@ -30,7 +30,7 @@ test: test-deps lint
 
 ## unit: the fast tests only (no S3 server, browser or Prometheus)
 unit:
-	$(GO) test -count=1 ./internal/... ./client/...
+	$(GO) test -count=1 $$($(GO) list ./internal/... ./client/... | grep -v /internal/testenv)
 
 ## test-deps: install the test tools (Debian packages when missing, versitygw into .cache/)
 test-deps: $(VERSITYGW)
