@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,32 +24,11 @@ import (
 // the same second, so equal requests get equal answers.
 var batchNow = time.Date(2026, 11, 22, 19, 45, 0, 0, time.UTC)
 
-// batchLog is a log sink that the server writes from its goroutines.
-type batchLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *batchLog) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// take returns what was logged since the last take.
-func (b *batchLog) take() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
-	b.buf.Reset()
-	return s
-}
-
 // batchFixture is a real server (real signer, static credentials, pinned clock) on
 // loopback, with its log and metrics at hand.
 type batchFixture struct {
 	url  string
-	logs *batchLog
+	logs *lockedBuffer
 	reg  *prometheus.Registry
 }
 
@@ -67,7 +45,7 @@ func newBatchFixture(t *testing.T) *batchFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &batchFixture{logs: &batchLog{}, reg: prometheus.NewRegistry()}
+	f := &batchFixture{logs: &lockedBuffer{}, reg: prometheus.NewRegistry()}
 	srv, err := api.New(api.Options{
 		Config: cfg, Signer: sg, Now: now, Registry: f.reg,
 		Logger: slog.New(slog.NewJSONHandler(f.logs, nil)),
@@ -91,23 +69,8 @@ type batchAnswer struct {
 
 func (f *batchFixture) post(t *testing.T, path, token, body string) batchAnswer {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, f.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return batchAnswer{status: res.StatusCode, header: res.Header, body: b}
+	status, header, b := postRaw(t, f.url+path, token, body)
+	return batchAnswer{status: status, header: header, body: b}
 }
 
 // batchAuditLines returns the audit lines (msg "presign") in a log.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -84,22 +83,7 @@ func explainServer(t *testing.T, creds aws.CredentialsProvider) string {
 // and the raw answer.
 func postExplain(t *testing.T, base, token, body string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, base+"/v1/explain", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	status, _, data := postRaw(t, base+"/v1/explain", token, body)
 	// Explaining signs nothing: no URL, signature or credential in any answer.
 	unwanted := []string{"http://", "https://", "X-Amz-", exampleAccessKeyID, exampleSessionToken}
 	if token != "" {
@@ -110,7 +94,7 @@ func postExplain(t *testing.T, base, token, body string) (int, []byte) {
 			t.Errorf("the answer holds %q: %s", s, data)
 		}
 	}
-	return res.StatusCode, data
+	return status, data
 }
 
 // explained decodes a 200 answer independently of the server's types.

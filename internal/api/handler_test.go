@@ -87,6 +87,38 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
+// take returns what was logged since the last take.
+func (b *lockedBuffer) take() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	b.buf.Reset()
+	return s
+}
+
+// postRaw POSTs body to url with the bearer token (none when empty) and returns the
+// whole answer.
+func postRaw(t *testing.T, url, token, body string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, res.Header, data
+}
+
 type fixtureOptions struct {
 	// credentials replaces the static example key pair.
 	credentials aws.CredentialsProvider
