@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -80,22 +81,17 @@ func (s *Server) handleExplain() http.Handler {
 
 func (s *Server) explain(ctx context.Context, client string, req policy.Request) Explanation {
 	st := s.state.Load()
-	creds, credErr := st.signer.Credentials(ctx)
-	if credErr != nil {
+	d, _, err := s.decideFresh(ctx, st, client, req)
+	var ae *Error
+	if errors.As(err, &ae) && ae.Code == CodeCredentialsUnavailable {
 		// Say what the policy decides, and that no URL could be signed now.
 		d, err := st.policy.Decide(client, req, policy.Env{Now: s.now()})
 		out := explanation(client, d, err)
 		if out.Allowed {
 			out.Allowed, out.ExpiresIn, out.CappedBy = false, 0, ""
-			out.Code, out.Detail = CodeCredentialsUnavailable, "no usable signing credentials; try again shortly"
+			out.Code, out.Detail = CodeCredentialsUnavailable, ae.Detail
 		}
 		return out
-	}
-	d, err := st.policy.Decide(client, req, envFor(s.now(), creds.CanExpire, creds.Expires))
-	if d.CappedBy == policy.CapCredentials || isCredentialsError(err) {
-		if fresh, refreshed, rerr := st.signer.Refresh(ctx); refreshed && rerr == nil {
-			d, err = st.policy.Decide(client, req, envFor(s.now(), fresh.CanExpire, fresh.Expires))
-		}
 	}
 	return explanation(client, d, err)
 }

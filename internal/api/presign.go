@@ -111,23 +111,31 @@ func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignReque
 	}, nil
 }
 
-// decide runs the policy for a request with the current credentials, refreshing
-// them once when they are what caps the lifetime.
-func (s *Server) decide(ctx context.Context, st *state, c *caller, preq policy.Request, entry *auditEntry) (policy.Decision, aws.Credentials, error) {
+// decideFresh runs the policy with the current signing credentials, refreshing them
+// once when they are what caps the lifetime. When no credentials can be had, the
+// error is credentials_unavailable.
+func (s *Server) decideFresh(ctx context.Context, st *state, client string, preq policy.Request) (policy.Decision, aws.Credentials, error) {
 	creds, err := st.signer.Credentials(ctx)
 	if err != nil {
 		return policy.Decision{}, creds, &Error{Status: http.StatusServiceUnavailable, Code: CodeCredentialsUnavailable,
 			Detail: "no usable signing credentials; try again shortly", Cause: err}
 	}
 	s.metrics.credentialsExpiry(creds)
-	d, err := st.policy.Decide(c.name, preq, envFor(s.now(), creds.CanExpire, creds.Expires))
+	d, err := st.policy.Decide(client, preq, envFor(s.now(), creds.CanExpire, creds.Expires))
 	if d.CappedBy == policy.CapCredentials || err != nil && isCredentialsError(err) {
 		if fresh, refreshed, rerr := st.signer.Refresh(ctx); refreshed && rerr == nil {
 			s.metrics.credentialsExpiry(fresh)
 			creds = fresh
-			d, err = st.policy.Decide(c.name, preq, envFor(s.now(), creds.CanExpire, creds.Expires))
+			d, err = st.policy.Decide(client, preq, envFor(s.now(), creds.CanExpire, creds.Expires))
 		}
 	}
+	return d, creds, err
+}
+
+// decide is decideFresh for a request that will be signed: it records the outcome
+// for the audit line and the cap metric.
+func (s *Server) decide(ctx context.Context, st *state, c *caller, preq policy.Request, entry *auditEntry) (policy.Decision, aws.Credentials, error) {
+	d, creds, err := s.decideFresh(ctx, st, c.name, preq)
 	entry.cappedBy = d.CappedBy
 	if err == nil {
 		entry.expiresIn = d.TTL
