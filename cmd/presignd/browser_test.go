@@ -29,6 +29,7 @@ import (
 
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/testenv/s3server"
+	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
 
 const (
@@ -255,15 +256,15 @@ func TestBrowserUpload(t *testing.T) {
 // browser is a headless Chromium with one tab.
 type browser struct {
 	ctx     context.Context
-	console *syncBuffer // the page's console and the browser's log
-	output  *syncBuffer // Chromium's own stdout and stderr
+	console *syncbuf.Buffer // the page's console and the browser's log
+	output  *syncbuf.Buffer // Chromium's own stdout and stderr
 }
 
 // startBrowser runs Chromium headless with a fresh profile and nothing that reaches
 // beyond loopback, and stops it when the test ends.
 func startBrowser(t *testing.T, path string) *browser {
 	t.Helper()
-	b := &browser{console: &syncBuffer{}, output: &syncBuffer{}}
+	b := &browser{console: &syncbuf.Buffer{}, output: &syncbuf.Buffer{}}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.UserDataDir(t.TempDir()),

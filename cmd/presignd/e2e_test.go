@@ -25,6 +25,7 @@ import (
 
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/testenv/s3server"
+	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
 
 // Bearer tokens of the e2e config's clients.
@@ -1033,7 +1034,7 @@ func TestBinary(t *testing.T) {
 
 	cmd := exec.Command(bin, "serve", "--config", cfgPath)
 	cmd.Env = os.Environ() // the hermetic AWS setup of TestMain
-	stderr := &syncBuffer{}
+	stderr := &syncbuf.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/testenv/s3server"
+	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
 
 // Shared-config profiles TestMain writes. There is no default profile.
@@ -138,7 +139,7 @@ type presignd struct {
 	// ConfigPath is the config file it was started with ("" in dev mode).
 	ConfigPath string
 
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 }
 
 // Logs is everything presignd has written to stderr so far.
@@ -223,7 +224,7 @@ func devPresignd(t testing.TB, env map[string]string) *presignd {
 func startRun(t testing.TB, args []string, env map[string]string) *presignd {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &syncBuffer{}
+	stderr := &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, args, mapEnv(env), strings.NewReader(""), io.Discard, stderr)
@@ -254,7 +255,7 @@ func startRun(t testing.TB, args []string, env map[string]string) *presignd {
 }
 
 // waitListening reads the log until the "listening" line, for the real addresses.
-func waitListening(stderr *syncBuffer, done <-chan int) (addr, admin string, err error) {
+func waitListening(stderr *syncbuf.Buffer, done <-chan int) (addr, admin string, err error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		sc := bufio.NewScanner(strings.NewReader(stderr.String()))
@@ -289,31 +290,13 @@ func runCommand(t testing.TB, env map[string]string, stdin string, args ...strin
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	code = run(ctx, append([]string{"presignd"}, args...), mapEnv(env), strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
 func mapEnv(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 var binary struct {

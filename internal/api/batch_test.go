@@ -18,6 +18,7 @@ import (
 
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
 
 // batchNow is the pinned clock of the batch tests: every URL of a test is signed at
@@ -28,7 +29,7 @@ var batchNow = time.Date(2026, 11, 22, 19, 45, 0, 0, time.UTC)
 // loopback, with its log and metrics at hand.
 type batchFixture struct {
 	url  string
-	logs *lockedBuffer
+	logs *syncbuf.Buffer
 	reg  *prometheus.Registry
 }
 
@@ -45,7 +46,7 @@ func newBatchFixture(t *testing.T) *batchFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &batchFixture{logs: &lockedBuffer{}, reg: prometheus.NewRegistry()}
+	f := &batchFixture{logs: &syncbuf.Buffer{}, reg: prometheus.NewRegistry()}
 	srv, err := api.New(api.Options{
 		Config: cfg, Signer: sg, Now: now, Registry: f.reg,
 		Logger: slog.New(slog.NewJSONHandler(f.logs, nil)),
@@ -189,7 +190,7 @@ func TestBatch(t *testing.T) {
 	if len(results) != len(items) {
 		t.Fatalf("got %d results, want %d, in order: %s", len(results), len(items), a.body)
 	}
-	audit := batchAuditLines(t, f.logs.take())
+	audit := batchAuditLines(t, f.logs.Take())
 	if len(audit) != len(items) {
 		t.Fatalf("got %d audit lines, want one per item (%d)", len(audit), len(items))
 	}
@@ -312,7 +313,7 @@ func TestBatchLimits(t *testing.T) {
 				t.Fatalf("result %d is for %q, want reports/item-%d", i, r.URL, i)
 			}
 		}
-		if n := len(batchAuditLines(t, f.logs.take())); n != 1000 {
+		if n := len(batchAuditLines(t, f.logs.Take())); n != 1000 {
 			t.Errorf("got %d audit lines, want 1000", n)
 		}
 	})
@@ -342,7 +343,7 @@ func TestBatchLimits(t *testing.T) {
 			if ct := a.header.Get("Content-Type"); ct != "application/problem+json" {
 				t.Errorf("Content-Type: got %q, want application/problem+json", ct)
 			}
-			audit := batchAuditLines(t, f.logs.take())
+			audit := batchAuditLines(t, f.logs.Take())
 			if len(audit) != 1 || audit[0]["operation"] != "presign_batch" || audit[0]["outcome"] != "invalid" {
 				t.Errorf("audit: got %v, want one invalid presign_batch line", audit)
 			}
@@ -354,7 +355,7 @@ func TestBatchLimits(t *testing.T) {
 		if a.status != http.StatusUnauthorized || a.header.Get("WWW-Authenticate") == "" {
 			t.Errorf("got %d %s, want 401 with WWW-Authenticate", a.status, a.body)
 		}
-		if audit := batchAuditLines(t, f.logs.take()); len(audit) != 0 {
+		if audit := batchAuditLines(t, f.logs.Take()); len(audit) != 0 {
 			t.Errorf("got audit lines %v for an unauthenticated batch, want none", audit)
 		}
 	})
@@ -372,7 +373,7 @@ func TestBatchLimits(t *testing.T) {
 		if a.status != http.StatusTooManyRequests || a.header.Get("Retry-After") == "" {
 			t.Errorf("second batch: got %d %s, want 429 with Retry-After", a.status, a.body)
 		}
-		audit := batchAuditLines(t, f.logs.take())
+		audit := batchAuditLines(t, f.logs.Take())
 		if len(audit) != 4 || audit[3]["outcome"] != "rate_limited" {
 			t.Errorf("audit: got %v, want three issued lines and one rate_limited", audit)
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
 
 // Tokens of the clients in testdata/config.yaml.
@@ -69,33 +70,6 @@ func secrets() []string {
 	}
 }
 
-// lockedBuffer is the log sink: the server writes from its goroutines, the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// take returns what was logged since the last take.
-func (b *lockedBuffer) take() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
-	b.buf.Reset()
-	return s
-}
-
 // postRaw POSTs body to url with the bearer token (none when empty) and returns the
 // whole answer.
 func postRaw(t *testing.T, url, token, body string) (int, http.Header, []byte) {
@@ -136,7 +110,7 @@ var testUploadKey = []byte("test-upload-key-0123456789abcdef")
 type fixture struct {
 	srv  *api.Server
 	url  string
-	logs *lockedBuffer
+	logs *syncbuf.Buffer
 	spec *openAPI
 	// seen records "METHOD path status" of every response validated against the spec.
 	seen map[string]bool
@@ -199,7 +173,7 @@ func newServer(t testing.TB, o fixtureOptions, logs io.Writer) *api.Server {
 
 func newFixture(t *testing.T, o fixtureOptions) *fixture {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	srv := newServer(t, o, logs)
 	ts := httptest.NewServer(srv.Handler(true))
 	t.Cleanup(ts.Close)
@@ -1001,7 +975,7 @@ func TestAdmin(t *testing.T) {
 		}
 	})
 	t.Run("admin handler alone", func(t *testing.T) {
-		logs := &lockedBuffer{}
+		logs := &syncbuf.Buffer{}
 		srv := newServer(t, fixtureOptions{}, logs)
 		ts := httptest.NewServer(srv.AdminHandler())
 		t.Cleanup(ts.Close)
@@ -1015,7 +989,7 @@ func TestAdmin(t *testing.T) {
 		}
 	})
 	t.Run("API handler without admin routes", func(t *testing.T) {
-		logs := &lockedBuffer{}
+		logs := &syncbuf.Buffer{}
 		srv := newServer(t, fixtureOptions{}, logs)
 		ts := httptest.NewServer(srv.Handler(false))
 		t.Cleanup(ts.Close)

@@ -32,6 +32,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
 
 // Version is the versitygw release test/tools pins.
@@ -70,7 +72,7 @@ type Server struct {
 	Region string
 
 	client *s3.Client
-	output *lockedBuffer
+	output *syncbuf.Buffer
 }
 
 // Start runs a versitygw for the test and stops it when the test ends. Any failure
@@ -105,7 +107,7 @@ func start(t testing.TB, bin, data, versions string) (*Server, error) {
 		return nil, err
 	}
 	primary, public := "127.0.0.1:"+ports[0], "127.0.0.1:"+ports[1]
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd := exec.Command(bin,
 		"--access", AccessKey, "--secret", SecretKey, "--region", Region,
 		"--port", primary, "--port", public,
@@ -362,24 +364,6 @@ func modulePath(gomod string) string {
 		}
 	}
 	return ""
-}
-
-// lockedBuffer collects a process's output safely while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func clip(s string) string {
