@@ -86,7 +86,7 @@ func TestBrowserUpload(t *testing.T) {
 	p := startPresignd(t, fmt.Sprintf("cors: {allowed_origins: [%q]}\n", origin)+testConfig(s, profileStatic, clients))
 	// The same grants behind a presignd that does not list the page's origin.
 	elsewhere := startPresignd(t, "cors: {allowed_origins: [\"http://app.example.com\"]}\n"+testConfig(s, profileStatic, clients))
-	// presignd serve --dev, as the example's README runs it: any origin, token dev-token.
+	// presignd serve --dev, as the example's README runs it: loopback origins, token dev-token.
 	dev := devPresignd(t, map[string]string{"AWS_ENDPOINT_URL_S3": s.Endpoint, "PRESIGND_DEV_BUCKET": bucketBrowser})
 
 	files := t.TempDir()

@@ -729,6 +729,52 @@ func TestE2EDevMode(t *testing.T) {
 	if !warned {
 		t.Errorf("no WARN line saying the example key pair is in use; log:\n%s", p.Logs())
 	}
+	if !strings.Contains(p.Logs(), "only from loopback origins") {
+		t.Errorf("the start log does not say which origins may call; log:\n%s", p.Logs())
+	}
+
+	// The dev token is public and the signer holds the developer's credentials: only
+	// pages on this machine may call the API from a browser.
+	for _, tc := range []struct {
+		origin  string
+		allowed bool
+	}{
+		{"http://localhost:5173", true},
+		{"http://127.0.0.1:8000", true},
+		{"http://[::1]:3000", true},
+		{"https://evil.example", false},
+		{"http://localhost.evil.example", false},
+		{"http://127.0.0.1.nip.io:8000", false},
+		{"null", false},
+		{"file://", false},
+	} {
+		for _, preflight := range []bool{true, false} {
+			method, body := http.MethodPost, `{"bucket":"dev-bucket","key":"a.txt"}`
+			if preflight {
+				method, body = http.MethodOptions, ""
+			}
+			req, err := http.NewRequest(method, p.URL+"/v1/presign", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Origin", tc.origin)
+			if preflight {
+				req.Header.Set("Access-Control-Request-Method", "POST")
+				req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+			} else {
+				req.Header.Set("Authorization", "Bearer "+config.DevToken)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			got := resp.Header.Get("Access-Control-Allow-Origin")
+			if want := map[bool]string{true: tc.origin}[tc.allowed]; got != want {
+				t.Errorf("Origin %s (preflight %v): Access-Control-Allow-Origin %q, want %q", tc.origin, preflight, got, want)
+			}
+		}
+	}
 	if strings.Contains(p.Logs(), s3server.SecretKey) {
 		t.Errorf("the log contains the example secret key")
 	}

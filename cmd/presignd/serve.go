@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -80,7 +81,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 	}
 	if *dev {
-		log.Warn("running on the development config: token dev-token grants every method on bucket " + cfg.Clients[0].Grants[0].Bucket + "; never use this in production")
+		log.Warn("running on the development config: token dev-token grants every method on bucket "+cfg.Clients[0].Grants[0].Bucket+
+			"; browser pages may call it only from loopback origins; never use this in production",
+			"allowed_origins", strings.Join(cfg.CORS.AllowedOrigins, " "))
 	}
 
 	sg, err := newSigner(ctx, cfg, *dev, log)

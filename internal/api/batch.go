@@ -16,8 +16,10 @@ type batchRequest struct {
 func (*batchRequest) itemsDecodedSeparately() {}
 
 // handleBatch presigns up to 1000 requests in order. Each item is decoded, decided,
-// audited and answered on its own: one bad item fails only itself. A batch takes one
-// token from the client's rate limit.
+// audited and answered on its own: one bad item fails only itself. A batch of N
+// requests takes N tokens from the client's rate limit: the request itself one (a
+// client with none left gets 429 for the whole batch), each further item one; an item
+// that finds none fails alone with rate_limited.
 //
 // The answer is {"results": [...]}, one entry per request in order: the presign
 // response, or {"error": problem}.
@@ -46,6 +48,15 @@ func (s *Server) handleBatch() http.Handler {
 		for i, raw := range req.Requests {
 			if i > 0 {
 				buf.b = append(buf.b, ',')
+			}
+			// The request's own token paid for the first item; each other item takes one.
+			if i > 0 {
+				if wait := c.take(); wait > 0 {
+					e := rateLimited(c, wait)
+					s.audit(ctx, c, "presign_batch", auditEntry{}, e)
+					buf.b = appendItemError(buf.b, e)
+					continue
+				}
 			}
 			var item presignRequest
 			if err := decodePresignBytes(raw, &item); err != nil {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 )
 
@@ -16,10 +15,9 @@ func (s *Server) cors(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		allowed := s.state.Load().cfg.CORS.AllowedOrigins
 		h := w.Header()
 		h.Add("Vary", "Origin")
-		if !slices.Contains(allowed, origin) && !slices.Contains(allowed, "*") {
+		if !s.state.Load().origins.Match(origin) {
 			if isPreflight(r) {
 				w.WriteHeader(http.StatusNoContent)
 				return

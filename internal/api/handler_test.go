@@ -1105,6 +1105,7 @@ type answer struct {
 	Size    int64             `json:"size"`
 	Aborted bool              `json:"aborted"`
 	URL     string            `json:"url"`
+	Key     string            `json:"key"`
 	Fields  map[string]string `json:"fields"`
 	Results []json.RawMessage `json:"results"`
 	Allowed bool              `json:"allowed"`
@@ -1213,17 +1214,18 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 		if got.Fields["key"] != "uploads/a.png" || got.Fields["Content-Type"] != "image/png" || got.Fields["policy"] == "" {
 			t.Errorf("fields: got %v", got.Fields)
 		}
-		r = f.postTo(t, "/v1/presign/post", reportsToken, `{"bucket":"media","key_prefix":"uploads/u-1/","content_type_prefix":"text/"}`)
+		r = f.postTo(t, "/v1/presign/post", reportsToken, `{"bucket":"media","key_prefix":"uploads/u-1/","filename":"notes.txt","content_type":"text/plain"}`)
 		expect(t, r, 200, "", "")
 		decodeInto(t, r)
-		if got.Fields["key"] != "uploads/u-1/${filename}" {
-			t.Errorf("key field: got %q, want uploads/u-1/${filename}", got.Fields["key"])
+		if !strings.HasPrefix(got.Key, "uploads/u-1/") || !strings.HasSuffix(got.Key, "/notes.txt") || got.Fields["key"] != got.Key {
+			t.Errorf("key %q, key field %q: want one name under uploads/u-1/ ending in /notes.txt", got.Key, got.Fields["key"])
 		}
 		if len(r.audit) != 1 || r.audit[0].str("operation") != "presign_post" || r.audit[0].str("outcome") != "issued" {
 			t.Errorf("audit: got %v, want one issued presign_post line", r.audit)
 		}
 		expect(t, f.postTo(t, "/v1/presign/post", reportsToken, `{"bucket":"media","key":"uploads/a.png","key_prefix":"uploads/"}`), 400, "invalid_request", "")
-		expect(t, f.postTo(t, "/v1/presign/post", reportsToken, `{"bucket":"media","key_prefix":"uploads/","content_type_prefix":"image/"}`), 403, "forbidden", "content_type_not_allowed")
+		expect(t, f.postTo(t, "/v1/presign/post", reportsToken, `{"bucket":"media","key_prefix":"uploads/","content_type":"image/gif"}`), 403, "forbidden", "content_type_not_allowed")
+		expect(t, f.postTo(t, "/v1/presign/post", reportsToken, `{"bucket":"media","key_prefix":"uploads/","content_type_prefix":"image/"}`), 400, "invalid_request", "")
 		expect(t, f.postTo(t, "/v1/presign/post", reportsToken, `{"bucket":"media","key":"reports/a"}`), 403, "forbidden", "method_not_allowed")
 		expect(t, f.postTo(t, "/v1/presign/post", reportsToken, `{"bucket":"media","key":"uploads/a.png","content_type":"image/png","expires_in":7200,"strict_ttl":true}`), 422, "ttl_not_satisfiable", "")
 	})

@@ -138,7 +138,9 @@ func (s *Server) decide(ctx context.Context, st *state, c *caller, preq policy.R
 	d, creds, err := s.decideFresh(ctx, st, c.name, preq)
 	entry.cappedBy = d.CappedBy
 	if err == nil {
-		entry.expiresIn = d.TTL
+		if entry.requestedTTL > 0 { // else the operation signs no URL: it has no lifetime
+			entry.expiresIn = d.TTL
+		}
 		if d.CappedBy != policy.CapNone {
 			s.metrics.ttlCapped.WithLabelValues(string(d.CappedBy)).Inc()
 		}
@@ -230,6 +232,12 @@ func (req *presignRequest) toRequests() (policy.Request, signer.Request, error) 
 	} {
 		if !headerSafe(f.value) {
 			return none, signer.Request{}, fieldErr(f.name, "must be printable ASCII of at most 1024 characters")
+		}
+	}
+	if req.ResponseContentType != "" {
+		// S3 answers the GET with this type: it must be one media type as much as an upload's.
+		if _, err := policy.ParseContentType(req.ResponseContentType); err != nil {
+			return none, signer.Request{}, fieldErr("response_content_type", "%s", err)
 		}
 	}
 	if req.ContentLength != nil {

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/presignd/presignd/internal/config"
+	"github.com/presignd/presignd/internal/origin"
 	"github.com/presignd/presignd/internal/policy"
 	"github.com/presignd/presignd/internal/signer"
 )
@@ -71,6 +72,7 @@ type state struct {
 	cfg     *config.Config
 	signer  Presigner
 	policy  *policy.Policy
+	origins origin.List // browser origins allowed to call the API
 	tokens  map[[sha256.Size]byte]*caller
 	callers map[string]*caller
 }
@@ -78,7 +80,6 @@ type state struct {
 // caller is an authenticated client.
 type caller struct {
 	name    string
-	hash    [sha256.Size]byte
 	limiter *rate.Limiter // nil: unlimited
 	// requests caches the client's decision counters by operation and outcome.
 	requests sync.Map // [2]string -> prometheus.Counter
@@ -131,13 +132,17 @@ func (s *Server) SetConfig(cfg *config.Config, sg Presigner) error {
 	if err != nil {
 		return err
 	}
-	st := &state{cfg: cfg, signer: sg, policy: pol, tokens: map[[sha256.Size]byte]*caller{}, callers: map[string]*caller{}}
+	origins, err := origin.ParseList(cfg.CORS.AllowedOrigins)
+	if err != nil {
+		return err
+	}
+	st := &state{cfg: cfg, signer: sg, policy: pol, origins: origins, tokens: map[[sha256.Size]byte]*caller{}, callers: map[string]*caller{}}
 	for _, cl := range cfg.Clients {
 		var h [sha256.Size]byte
 		if _, err := hex.Decode(h[:], []byte(cl.TokenSHA256.Reveal())); err != nil {
 			return fmt.Errorf("client %s: token_sha256 is not hex", cl.Name)
 		}
-		c := &caller{name: cl.Name, hash: h}
+		c := &caller{name: cl.Name}
 		if rl := cl.RateLimit; rl != nil {
 			c.limiter = rate.NewLimiter(rate.Limit(rl.RPS), rl.Burst)
 			if old != nil {

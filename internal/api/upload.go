@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"net/http"
@@ -22,15 +24,16 @@ type postRequest struct {
 	Bucket            exactString `json:"bucket"`
 	Key               exactString `json:"key"`
 	KeyPrefix         exactString `json:"key_prefix"`
+	Filename          exactString `json:"filename"`
 	ExpiresIn         *int64      `json:"expires_in"`
 	StrictTTL         bool        `json:"strict_ttl"`
 	ContentType       string      `json:"content_type"`
-	ContentTypePrefix string      `json:"content_type_prefix"`
+	ContentTypePrefix *string     `json:"content_type_prefix"`
 	MaxContentLength  *int64      `json:"max_content_length"`
 }
 
 func (req *postRequest) checkText() error {
-	if req.Key.Lossy || req.KeyPrefix.Lossy {
+	if req.Key.Lossy || req.KeyPrefix.Lossy || req.Filename.Lossy {
 		return &policy.InvalidError{Field: policy.FieldKey, Detail: "key is not valid UTF-8 (it holds bytes or escapes that are not UTF-8)"}
 	}
 	if req.Bucket.Lossy {
@@ -41,12 +44,18 @@ func (req *postRequest) checkText() error {
 
 type postResponse struct {
 	URL       string            `json:"url"`
+	Key       string            `json:"key"`
 	Fields    map[string]string `json:"fields"`
 	ExpiresAt time.Time         `json:"expires_at"`
 	ExpiresIn int64             `json:"expires_in"`
 	CappedBy  string            `json:"capped_by,omitempty"`
 }
 
+// presignPost signs a browser form upload. The policy always fixes the whole key:
+// with key_prefix, presignd picks a fresh name under the prefix (and the caller's
+// filename below it) and returns it. A policy that let the uploader choose the key
+// with starts-with could not stop a "../" in it, which S3-compatible stores that map
+// keys to paths resolve out of the prefix.
 func (s *Server) presignPost(ctx context.Context, c *caller, req *postRequest, entry *auditEntry) (*postResponse, error) {
 	entry.method, entry.bucket, entry.key = "POST", req.Bucket.Value, req.Key.Value
 	if !req.Key.Set {
@@ -57,31 +66,27 @@ func (s *Server) presignPost(ctx context.Context, c *caller, req *postRequest, e
 		return nil, requiredErr("bucket")
 	case req.Key.Set == req.KeyPrefix.Set:
 		return nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "give exactly one of key and key_prefix")
-	case req.ContentType != "" && req.ContentTypePrefix != "":
-		return nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "give at most one of content_type and content_type_prefix")
-	case !headerSafe(req.ContentType) || !headerSafe(req.ContentTypePrefix):
+	case req.Filename.Set && !req.KeyPrefix.Set:
+		return nil, fieldErr("filename", "goes with key_prefix only")
+	case req.ContentTypePrefix != nil:
+		return nil, fieldErr("content_type_prefix", "is not accepted: S3 would only check that the form's Content-Type starts with it, "+
+			"so an uploader could append a second type (image/x,text/html) that browsers obey; give content_type, the exact type")
+	case !headerSafe(req.ContentType):
 		return nil, fieldErr("content_type", "must be printable ASCII of at most 1024 characters")
 	case req.MaxContentLength != nil && (*req.MaxContentLength < 0 || *req.MaxContentLength > signer.MaxPostObjectSize):
 		return nil, fieldErr("max_content_length", "must be between 0 and 5 GiB, the largest object a POST upload may carry")
 	}
-	key, prefix := req.Key.Value, req.KeyPrefix.Set
-	if prefix {
-		key = req.KeyPrefix.Value
-		if key == "" {
-			return nil, fieldErr("key_prefix", "must not be empty")
-		}
-		// Every key the form can produce starts with the prefix; the prefix followed by
-		// any name must be a valid key.
-		if err := policy.ValidateKey(key + "f"); err != nil {
+	key := req.Key.Value
+	if req.KeyPrefix.Set {
+		var err error
+		if key, err = keyUnderPrefix(req.KeyPrefix.Value, req.Filename); err != nil {
 			return nil, err
 		}
+		entry.key = key
 	}
 	preq := policy.Request{
 		Bucket: req.Bucket.Value, Key: key, Method: policy.MethodPut, TTL: ttlOrDefault(req.ExpiresIn),
 		StrictTTL: req.StrictTTL, ContentType: req.ContentType, ContentLength: -1, Form: true,
-	}
-	if req.ContentTypePrefix != "" {
-		preq.ContentType, preq.ContentTypePrefix = req.ContentTypePrefix, true
 	}
 	if req.MaxContentLength != nil {
 		preq.ContentLength = *req.MaxContentLength
@@ -100,15 +105,39 @@ func (s *Server) presignPost(ctx context.Context, c *caller, req *postRequest, e
 		maxLen = min(maxLen, *req.MaxContentLength)
 	}
 	pp, err := st.signer.PresignPost(ctx, signer.PostRequest{
-		Bucket: preq.Bucket, Key: key, KeyIsPrefix: prefix,
+		Bucket: preq.Bucket, Key: key,
 		Expires: time.Duration(d.TTL) * time.Second, Credentials: creds,
-		ContentType: preq.ContentType, ContentTypeIsPrefix: preq.ContentTypePrefix,
-		MaxContentLength: maxLen,
+		ContentType: preq.ContentType, MaxContentLength: maxLen,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &postResponse{URL: pp.URL, Fields: pp.Fields, ExpiresAt: pp.ExpiresAt(), ExpiresIn: d.TTL, CappedBy: string(d.CappedBy)}, nil
+	return &postResponse{URL: pp.URL, Key: key, Fields: pp.Fields, ExpiresAt: pp.ExpiresAt(), ExpiresIn: d.TTL, CappedBy: string(d.CappedBy)}, nil
+}
+
+// keyUnderPrefix names a new object under prefix: a random 128-bit name, and the
+// caller's filename below it when one is given. The filename must be one key segment.
+func keyUnderPrefix(prefix string, filename exactString) (string, error) {
+	if prefix == "" {
+		return "", fieldErr("key_prefix", "must not be empty")
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	key := prefix + strings.ToLower(base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+	if filename.Set {
+		name := filename.Value
+		if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
+			return "", fieldErr("filename", "must be one key segment: not empty, no '/', not . or ..")
+		}
+		key += "/" + name
+	}
+	// The prefix and filename are the caller's: the whole key must keep presignd's rules.
+	if err := policy.ValidateKey(key); err != nil {
+		return "", err
+	}
+	return key, nil
 }
 
 func ttlOrDefault(v *int64) int64 {

@@ -9,10 +9,15 @@ import (
 // DevToken is the bearer token the development config accepts for client "dev".
 const DevToken = "dev-token"
 
+// DevOrigins are the browser origins the development config allows: loopback pages
+// on any port. The dev token is public and the dev signer uses the developer's own
+// credentials, so any other web page must not be able to call it.
+var DevOrigins = []string{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"}
+
 // Dev is the embedded development config: listen on 127.0.0.1:8080, client "dev" with
 // token "dev-token", every method under bucket (default "dev") for up to 7 days, the
 // S3 endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL and the region from
-// AWS_REGION (default us-east-1), CORS open to every origin, and no drain delay.
+// AWS_REGION (default us-east-1), CORS open to loopback pages only, and no drain delay.
 func Dev(getenv func(string) string) (*Config, error) {
 	bucket := getenv("PRESIGND_DEV_BUCKET")
 	if bucket == "" {
@@ -35,8 +40,9 @@ func Dev(getenv func(string) string) (*Config, error) {
 			// Local S3-compatible servers rarely resolve bucket subdomains.
 			PathStyle: endpoint != "",
 		},
-		// Any origin may call the development API, for the browser upload example.
-		CORS: CORS{AllowedOrigins: []string{"*"}},
+		// Pages on this machine may call the development API (the browser upload
+		// example); no other web origin may, since its token is public.
+		CORS: CORS{AllowedOrigins: DevOrigins},
 		// No load balancer to drain from: stop at once.
 		Shutdown: Shutdown{DrainDelay: &Duration{}},
 		Clients: []Client{{

@@ -20,7 +20,7 @@ func TestDev(t *testing.T) {
 		return &config.Config{
 			Listen:   "127.0.0.1:8080",
 			S3:       config.S3{Region: region, Endpoint: endpoint, PathStyle: endpoint != ""},
-			CORS:     config.CORS{AllowedOrigins: []string{"*"}},
+			CORS:     config.CORS{AllowedOrigins: config.DevOrigins},
 			Shutdown: config.Shutdown{DrainDelay: &config.Duration{}},
 			Clients: []config.Client{{
 				Name:        "dev",

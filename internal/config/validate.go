@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/presignd/presignd/internal/origin"
 	"github.com/presignd/presignd/internal/policy"
 )
 
@@ -50,13 +51,8 @@ func (c *Config) Validate() error {
 	}
 
 	for i, o := range c.CORS.AllowedOrigins {
-		path := fmt.Sprintf("cors.allowed_origins[%d]", i)
-		if o == "*" {
-			continue
-		}
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-			p.add(path, "%q is not an origin such as https://app.example.com", o)
+		if _, err := origin.Parse(o); err != nil {
+			p.add(fmt.Sprintf("cors.allowed_origins[%d]", i), "%q %s", o, err)
 		}
 	}
 

@@ -123,8 +123,7 @@ func referenceUpload(g policy.Grant, req policy.Request) policy.Reason {
 		switch {
 		case req.ContentType == "":
 			return policy.ReasonContentTypeRequired
-		case req.ContentTypePrefix && !policy.ContentTypePrefixAllowed(g.ContentTypes, req.ContentType),
-			!req.ContentTypePrefix && !policy.ContentTypeAllowed(g.ContentTypes, req.ContentType):
+		case !policy.ContentTypeAllowed(g.ContentTypes, req.ContentType):
 			return policy.ReasonContentTypeNotAllowed
 		}
 	}
@@ -156,7 +155,7 @@ var (
 	diffTTLs     = []time.Duration{time.Second, time.Hour, 2 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}
 	diffTypes    = [][]string{nil, nil, {"image/*"}, {"image/png"}, {"*/*"}, {"text/plain", "image/*"}, {"IMAGE/PNG"}}
 	diffLengths  = []int64{0, 0, 100, 1000}
-	diffReqTypes = []string{"", "image/png", "IMAGE/JPEG; q=1", "text/plain", "image/", "application/pdf", "image"}
+	diffReqTypes = []string{"", "image/png", "IMAGE/JPEG; q=1", "text/plain", "image/", "application/pdf", "image", "image/png;x=,text/html", "image/*"}
 	diffReqLens  = []int64{-1, -1, 0, 50, 100, 500, 1000, 5000}
 	diffReqTTLs  = []int64{1, 60, 3600, 7200, 86400, 604800, 700000, 0}
 )
@@ -233,15 +232,14 @@ func randomCase(r *rand.Rand) differentialCase {
 		bucket = pick(r, grants).Bucket
 	}
 	tc.req = policy.Request{
-		Bucket:            bucket,
-		Key:               randomKey(r, grants, tc.client),
-		Method:            pick(r, policy.Methods),
-		TTL:               pick(r, diffReqTTLs),
-		StrictTTL:         r.IntN(4) == 0,
-		ContentType:       pick(r, diffReqTypes),
-		ContentLength:     pick(r, diffReqLens),
-		ContentTypePrefix: r.IntN(4) == 0,
-		Form:              r.IntN(4) == 0,
+		Bucket:        bucket,
+		Key:           randomKey(r, grants, tc.client),
+		Method:        pick(r, policy.Methods),
+		TTL:           pick(r, diffReqTTLs),
+		StrictTTL:     r.IntN(4) == 0,
+		ContentType:   pick(r, diffReqTypes),
+		ContentLength: pick(r, diffReqLens),
+		Form:          r.IntN(4) == 0,
 	}
 	if r.IntN(20) == 0 {
 		tc.req.Method = "POST"

@@ -36,6 +36,8 @@ const (
 	FieldKey       Field = "key"
 	FieldMethod    Field = "method"
 	FieldExpiresIn Field = "expires_in"
+	// FieldContentType is reported as invalid_request, naming the field.
+	FieldContentType Field = "content_type"
 )
 
 // InvalidError is a request value that breaks S3's or presignd's rules.

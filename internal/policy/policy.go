@@ -94,11 +94,9 @@ type Request struct {
 	StrictTTL bool
 	// ContentType and ContentLength are the upload's declared type and size;
 	// ContentLength is -1 when no size was declared.
+	// ContentType must be one media type (ParseContentType); grants match its essence.
 	ContentType   string
 	ContentLength int64
-	// ContentTypePrefix says ContentType is a prefix the upload's type must start with
-	// (a POST policy's starts-with condition) rather than the exact type.
-	ContentTypePrefix bool
 	// Form marks a browser form upload (POST policy): ContentLength is then an optional
 	// maximum, and the grant's max_content_length applies when it is absent.
 	Form bool
@@ -241,10 +239,7 @@ func checkUpload(g *Grant, req Request) *DeniedError {
 		if contentType == "" {
 			return &DeniedError{Reason: ReasonContentTypeRequired, Detail: "this grant requires content_type"}
 		}
-		if req.ContentTypePrefix && !ContentTypePrefixAllowed(g.ContentTypes, contentType) {
-			return &DeniedError{Reason: ReasonContentTypeNotAllowed, Detail: fmt.Sprintf("content types starting with %q are not all allowed", contentType)}
-		}
-		if !req.ContentTypePrefix && !ContentTypeAllowed(g.ContentTypes, contentType) {
+		if !ContentTypeAllowed(g.ContentTypes, contentType) {
 			return &DeniedError{Reason: ReasonContentTypeNotAllowed, Detail: fmt.Sprintf("content type %q is not allowed", contentType)}
 		}
 	}
@@ -263,52 +258,25 @@ func checkUpload(g *Grant, req Request) *DeniedError {
 }
 
 // ContentTypeAllowed reports whether contentType matches one of the patterns. The
-// media type (before any parameters) is compared without regard to case; a pattern
-// "type/*" matches any subtype and "*/*" matches any media type. A value that is not
-// of the form type/subtype matches nothing.
+// value is parsed as one media type (ParseContentType) and its essence, the
+// lower-cased type/subtype, is compared: a pattern "type/*" matches any subtype and
+// "*/*" any media type. A value that does not parse matches nothing.
 func ContentTypeAllowed(patterns []string, contentType string) bool {
-	mt := mediaType(contentType)
-	if typ, sub, ok := strings.Cut(mt, "/"); !ok || typ == "" || sub == "" {
+	mt, err := ParseContentType(contentType)
+	if err != nil {
 		return false
 	}
+	typ, _, _ := strings.Cut(mt, "/")
 	for _, p := range patterns {
 		p = strings.ToLower(strings.TrimSpace(p))
 		switch {
-		case p == "*/*":
+		case p == "*/*", p == mt:
 			return true
-		case strings.HasSuffix(p, "/*"):
-			if strings.HasPrefix(mt, strings.TrimSuffix(p, "*")) && len(mt) > len(p)-1 {
-				return true
-			}
-		case p == mt:
+		case strings.HasSuffix(p, "/*") && p[:len(p)-2] == typ:
 			return true
 		}
 	}
 	return false
-}
-
-// ContentTypePrefixAllowed reports whether every content type starting with prefix
-// is allowed: only a wildcard pattern can hold a starts-with condition ("image/*"
-// holds "image/" and "image/p"; "*/*" holds anything; an exact type holds none).
-func ContentTypePrefixAllowed(patterns []string, prefix string) bool {
-	prefix = strings.ToLower(prefix)
-	for _, p := range patterns {
-		p = strings.ToLower(strings.TrimSpace(p))
-		switch {
-		case p == "*/*":
-			return true
-		case strings.HasSuffix(p, "/*") && strings.HasPrefix(prefix, strings.TrimSuffix(p, "*")):
-			return true
-		}
-	}
-	return false
-}
-
-func mediaType(ct string) string {
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
-	}
-	return strings.ToLower(strings.TrimSpace(ct))
 }
 
 // effectiveTTL is min(requested, grant max, S3 max, credentials left - margin), in

@@ -430,6 +430,11 @@ func TestContentTypeAllowed(t *testing.T) {
 		{name: "second pattern", patterns: []string{"text/csv", "application/*"}, contentType: "application/json", want: true},
 		{name: "no patterns", patterns: nil, contentType: "image/png", want: false},
 		{name: "empty type", patterns: []string{"*/*"}, contentType: "", want: false},
+		{name: "a second type after a parameter", patterns: []string{"image/png"}, contentType: "image/png;x=,text/html", want: false},
+		{name: "a second type after the wildcard's type", patterns: []string{"image/*"}, contentType: "image/x,text/html", want: false},
+		{name: "a list under any type", patterns: []string{"*/*"}, contentType: "text/plain,text/html", want: false},
+		{name: "a wildcard is not a type", patterns: []string{"image/*"}, contentType: "image/*", want: false},
+		{name: "a type that makes browsers sniff", patterns: []string{"*/*"}, contentType: "unknown/unknown", want: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,52 +2,115 @@ package policy_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/presignd/presignd/internal/policy"
 )
 
-func TestContentTypePrefixAllowed(t *testing.T) {
-	tests := []struct {
-		name     string
-		patterns []string
-		prefix   string
-		want     bool
-	}{
-		{name: "wildcard holds its type", patterns: []string{"image/*"}, prefix: "image/", want: true},
-		{name: "wildcard holds a longer start", patterns: []string{"image/*"}, prefix: "image/p", want: true},
-		{name: "wildcard holds a whole type", patterns: []string{"image/*"}, prefix: "image/png", want: true},
-		{name: "wildcard ignores case", patterns: []string{"IMAGE/*"}, prefix: "Image/", want: true},
-		{name: "wildcard does not hold the bare type", patterns: []string{"image/*"}, prefix: "image", want: false},
-		{name: "wildcard does not hold a shorter start", patterns: []string{"image/*"}, prefix: "im", want: false},
-		{name: "wildcard type boundary", patterns: []string{"image/*"}, prefix: "imagex/", want: false},
-		{name: "any type holds anything", patterns: []string{"*/*"}, prefix: "", want: true},
-		{name: "any type holds a start", patterns: []string{"*/*"}, prefix: "text/", want: true},
-		{name: "exact type holds no start", patterns: []string{"image/png"}, prefix: "image/png", want: false},
-		{name: "exact type holds no shorter start", patterns: []string{"image/png"}, prefix: "image/", want: false},
-		{name: "second pattern", patterns: []string{"text/csv", "video/*"}, prefix: "video/mp", want: true},
-		{name: "no patterns", patterns: nil, prefix: "image/", want: false},
-		{name: "empty start needs any type", patterns: []string{"image/*"}, prefix: "", want: false},
+func TestParseContentType(t *testing.T) {
+	valid := []struct{ in, essence string }{
+		{"image/png", "image/png"},
+		{"IMAGE/PNG", "image/png"},
+		{"text/plain; charset=utf-8", "text/plain"},
+		{"text/plain;charset=utf-8", "text/plain"},
+		{"text/plain ;\tcharset=utf-8", "text/plain"},
+		{`text/plain; charset="utf-8"`, "text/plain"},
+		{`multipart/form-data; boundary="a b;c"`, "multipart/form-data"},
+		{"application/vnd.api+json", "application/vnd.api+json"},
+		{"image/svg+xml", "image/svg+xml"},
+		{"text/plain; a=1; b=2", "text/plain"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := policy.ContentTypePrefixAllowed(tt.patterns, tt.prefix); got != tt.want {
-				t.Errorf("ContentTypePrefixAllowed(%q, %q): got %v, want %v", tt.patterns, tt.prefix, got, tt.want)
+	for _, tt := range valid {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := policy.ParseContentType(tt.in)
+			if err != nil || got != tt.essence {
+				t.Fatalf("ParseContentType(%q): got %q, %v; want %q", tt.in, got, err, tt.essence)
+			}
+		})
+	}
+	invalid := []string{
+		"",
+		"image",
+		"image/",
+		"/png",
+		"image/png;x=,text/html",
+		"image/x,text/html",
+		"image/png, text/html",
+		`image/png; x="a,text/html"`,
+		`image/png; x="a\"b"`,
+		"image/png;",
+		"image/png; ",
+		"image/png;;x=1",
+		"image/png; x",
+		"image/png; x=",
+		"image/png; =1",
+		`image/png; x="open`,
+		`image/png; x="a"b`,
+		"image/png x",
+		"image/png/x",
+		" image/png",
+		"image/png ",
+		"image /png",
+		"image/ png",
+		"image/*",
+		"*/*",
+		"unknown/unknown",
+		"APPLICATION/UNKNOWN",
+		"image/png\r\ntext/html",
+		"image/png\x00",
+		"image/pn\u00e9",
+		"text/html\x7f",
+		"image/png; x=" + strings.Repeat("a", 300),
+	}
+	for _, in := range invalid {
+		t.Run(in, func(t *testing.T) {
+			if got, err := policy.ParseContentType(in); err == nil {
+				t.Fatalf("ParseContentType(%q): got %q, want an error", in, got)
 			}
 		})
 	}
 }
 
+// FuzzParseContentType holds the parser to what makes a value safe to sign: an
+// accepted value is printable ASCII without a comma, and its essence is the lower-cased
+// value up to the first ';' or space.
+func FuzzParseContentType(f *testing.F) {
+	for _, s := range []string{"image/png", "text/plain; charset=utf-8", `a/b; c="d;e"`, "image/png;x=,text/html", "a/b\t;c=d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		essence, err := policy.ParseContentType(v)
+		if err != nil {
+			return
+		}
+		if strings.ContainsAny(v, ",\\\r\n\x00") || strings.Contains(essence, "*") {
+			t.Fatalf("accepted %q", v)
+		}
+		for i := 0; i < len(v); i++ {
+			if (v[i] < 0x20 && v[i] != '\t') || v[i] > 0x7e {
+				t.Fatalf("accepted %q with byte 0x%02x", v, v[i])
+			}
+		}
+		head := v
+		if i := strings.IndexAny(head, "; \t"); i >= 0 {
+			head = head[:i]
+		}
+		if essence != strings.ToLower(head) || strings.Count(essence, "/") != 1 {
+			t.Fatalf("ParseContentType(%q): essence %q, want %q", v, essence, strings.ToLower(head))
+		}
+	})
+}
+
 // TestDecideFormUploads covers the request fields of browser form uploads (POST
-// policies): a content type that is a starts-with condition, and a size that is an
-// optional maximum.
+// policies): a size that is an optional maximum.
 func TestDecideFormUploads(t *testing.T) {
 	images := policy.Grant{Bucket: "media", Prefixes: []string{"uploads/"}, Methods: []string{"PUT"}, MaxTTL: policy.S3MaxTTL, ContentTypes: []string{"image/*"}, MaxContentLength: 1000}
 	exact := policy.Grant{Bucket: "media", Prefixes: []string{"uploads/"}, Methods: []string{"PUT"}, MaxTTL: policy.S3MaxTTL, ContentTypes: []string{"image/png"}}
 	free := policy.Grant{Bucket: "media", Prefixes: []string{"uploads/"}, Methods: []string{"PUT"}, MaxTTL: policy.S3MaxTTL}
-	form := func(contentType string, prefix bool, length int64) policy.Request {
+	form := func(contentType string, length int64) policy.Request {
 		r := upload("media", "uploads/a", contentType, length)
-		r.ContentTypePrefix, r.Form = prefix, true
+		r.Form = true
 		return r
 	}
 	tests := []struct {
@@ -56,20 +119,14 @@ func TestDecideFormUploads(t *testing.T) {
 		req   policy.Request
 		want  policy.Reason // "" for allowed
 	}{
-		{name: "form without a size takes the grant's maximum", grant: images, req: form("image/png", false, -1)},
-		{name: "form with a maximum below the grant's", grant: images, req: form("image/png", false, 500)},
-		{name: "form with the grant's maximum", grant: images, req: form("image/png", false, 1000)},
-		{name: "form with a maximum above the grant's", grant: images, req: form("image/png", false, 1001), want: policy.ReasonContentLengthTooLarge},
+		{name: "form without a size takes the grant's maximum", grant: images, req: form("image/png", -1)},
+		{name: "form with a maximum below the grant's", grant: images, req: form("image/png", 500)},
+		{name: "form with the grant's maximum", grant: images, req: form("image/png", 1000)},
+		{name: "form with a maximum above the grant's", grant: images, req: form("image/png", 1001), want: policy.ReasonContentLengthTooLarge},
 		{name: "a PUT URL still needs a size", grant: images, req: upload("media", "uploads/a", "image/png", -1), want: policy.ReasonContentLengthRequired},
-		{name: "starts-with inside the wildcard", grant: images, req: form("image/", true, -1)},
-		{name: "starts-with of part of a subtype", grant: images, req: form("image/pn", true, -1)},
-		{name: "starts-with wider than the wildcard", grant: images, req: form("ima", true, -1), want: policy.ReasonContentTypeNotAllowed},
-		{name: "starts-with another type", grant: images, req: form("text/", true, -1), want: policy.ReasonContentTypeNotAllowed},
-		{name: "starts-with empty is any type", grant: images, req: form("", true, -1), want: policy.ReasonContentTypeRequired},
-		{name: "starts-with against an exact type", grant: exact, req: form("image/png", true, -1), want: policy.ReasonContentTypeNotAllowed},
-		{name: "exact type against an exact type", grant: exact, req: form("image/png", false, -1)},
-		{name: "a prefix flag is not a media type check", grant: images, req: form("image/", false, -1), want: policy.ReasonContentTypeNotAllowed},
-		{name: "no rules: anything", grant: free, req: form("", true, -1)},
+		{name: "exact type against an exact type", grant: exact, req: form("image/png", -1)},
+		{name: "no rules: any type", grant: free, req: form("text/html", -1)},
+		{name: "no rules: no type", grant: free, req: form("", -1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,11 @@ func ValidateRequest(req Request) error {
 	if req.TTL < 1 {
 		return &InvalidError{Field: FieldExpiresIn, Detail: "expires_in must be at least 1 second"}
 	}
+	if req.ContentType != "" {
+		if _, err := ParseContentType(req.ContentType); err != nil {
+			return &InvalidError{Field: FieldContentType, Detail: "content_type " + err.Error()}
+		}
+	}
 	return nil
 }
 

@@ -15,16 +15,14 @@ const MaxPostObjectSize = 5 << 30
 // PostRequest is an allowed browser form upload to sign as an S3 POST policy.
 type PostRequest struct {
 	Bucket string
-	// Key is the exact key, or with KeyIsPrefix the prefix every key must start with;
-	// the form's key field is then Key + "${filename}".
+	// Key is the whole key: the policy holds the form to it exactly. (A starts-with
+	// condition cannot stop "../" in the uploader's key, which stores that map keys
+	// to paths resolve out of the prefix.)
 	Key         string
-	KeyIsPrefix bool
 	Expires     time.Duration
 	Credentials aws.Credentials
-	// ContentType is the exact Content-Type, or with ContentTypeIsPrefix the prefix it
-	// must start with; empty means any.
-	ContentType         string
-	ContentTypeIsPrefix bool
+	// ContentType is the exact Content-Type; empty means any.
+	ContentType string
 	// MinContentLength and MaxContentLength bound the size (content-length-range).
 	MinContentLength int64
 	MaxContentLength int64
@@ -55,22 +53,15 @@ func (s *Signer) PresignPost(ctx context.Context, req PostRequest) (PostPolicy, 
 	if forcePathStyle(req.Bucket) {
 		t.PathStyle = true
 	}
-	key := req.Key
 	conditions := []any{
 		[]any{"content-length-range", req.MinContentLength, req.MaxContentLength},
+		map[string]string{"key": req.Key},
 	}
-	if req.KeyIsPrefix {
-		key += "${filename}"
-		conditions = append(conditions, []any{"starts-with", "$key", req.Key})
-	}
-	switch {
-	case req.ContentType != "" && !req.ContentTypeIsPrefix:
+	if req.ContentType != "" {
 		conditions = append(conditions, map[string]string{"Content-Type": req.ContentType})
-	case req.ContentTypeIsPrefix:
-		conditions = append(conditions, []any{"starts-with", "$Content-Type", req.ContentType})
 	}
 	pc := s3.NewPresignClient(s.client(t, true))
-	out, err := pc.PresignPostObject(ctx, &s3.PutObjectInput{Bucket: aws.String(req.Bucket), Key: aws.String(key)},
+	out, err := pc.PresignPostObject(ctx, &s3.PutObjectInput{Bucket: aws.String(req.Bucket), Key: aws.String(req.Key)},
 		func(o *s3.PresignPostOptions) {
 			o.Expires = req.Expires
 			o.Conditions = conditions
@@ -89,7 +80,7 @@ func (s *Signer) PresignPost(ctx context.Context, req PostRequest) (PostPolicy, 
 	for k, v := range out.Values {
 		fields[k] = v
 	}
-	if req.ContentType != "" && !req.ContentTypeIsPrefix {
+	if req.ContentType != "" {
 		fields["Content-Type"] = req.ContentType
 	}
 	return PostPolicy{URL: out.URL, Fields: fields, SignedAt: signedAt, Expires: req.Expires}, nil
