@@ -192,3 +192,28 @@ func TestAttackPostKeyEscapesPrefix(t *testing.T) {
 	}
 	e.wantObject(t, aliceToken, key, body, "image/png")
 }
+
+// TestAttackPostFormExtraFields: the uploader adds form fields the policy does not
+// name, to change how the object is stored or served (a second Content-Type, an
+// inline disposition, a public ACL, metadata, a redirect). S3 refuses every field
+// outside the policy, so the policy presignd signs is the whole of what can be set.
+func TestAttackPostFormExtraFields(t *testing.T) {
+	t.Parallel()
+	e := newUploadEnv(t)
+	key := "uploads/alice/extra.png"
+	for _, extra := range []map[string]string{
+		{"Content-Type": "text/html"},
+		{"Content-Disposition": "inline"},
+		{"Cache-Control": "public, max-age=31536000"},
+		{"x-amz-meta-owner": "mallory"},
+		{"acl": "public-read"},
+		{"success_action_redirect": "https://evil.example/"},
+	} {
+		f := e.form(t, aliceToken, map[string]any{"bucket": bucketUploads, "key": key, "content_type": "image/png", "expires_in": 300})
+		r := postForm(t, f, extra, "x.png", []byte("png bytes"))
+		if r.status != http.StatusForbidden {
+			t.Errorf("form with %v: got %d %s, want 403 from S3", extra, r.status, clip(r.body))
+		}
+	}
+	e.wantNoObject(t, key)
+}
