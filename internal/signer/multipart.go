@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -130,35 +132,64 @@ func (s *Signer) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID
 type PartRequest struct {
 	Bucket, Key, UploadID string
 	PartNumbers           []int32
-	Expires               time.Duration
-	Credentials           aws.Credentials
+	// Plan fixes each part's size, which its URL then signs as Content-Length; the
+	// zero Plan signs no size.
+	Plan        PartPlan
+	Expires     time.Duration
+	Credentials aws.Credentials
 }
 
 // PartURL is one pre-signed UploadPart URL.
 type PartURL struct {
 	PartNumber int32
 	URL        string
+	// Size is the part's exact size, the Content-Length the URL signs; -1 when the
+	// URL binds no size.
+	Size int64
+	// Headers are the signed headers other than Host, in canonical form.
+	Headers map[string]string
 }
 
-// PresignParts signs one UploadPart URL per part number. It makes no network call.
+// PresignParts signs one UploadPart URL per part number. Under a bounded Plan each URL
+// signs its part's Content-Length, so S3 refuses any other number of bytes, and a
+// part number beyond the plan's parts is an error. It makes no network call.
 func (s *Signer) PresignParts(ctx context.Context, req PartRequest) ([]PartURL, time.Time, error) {
 	if req.Expires < time.Second {
 		return nil, time.Time{}, fmt.Errorf("a URL needs a lifetime of at least 1s, got %s", req.Expires)
 	}
+	req.Expires = req.Expires.Truncate(time.Second)
 	at := s.now().UTC().Truncate(time.Second)
 	pc := s.presignClient(req.Bucket, at, req.Credentials, req.Expires)
 	out := make([]PartURL, len(req.PartNumbers))
 	for i, n := range req.PartNumbers {
-		r, err := pc.PresignUploadPart(ctx, &s3.UploadPartInput{
+		in := &s3.UploadPartInput{
 			Bucket: aws.String(req.Bucket), Key: aws.String(req.Key), UploadId: aws.String(req.UploadID), PartNumber: aws.Int32(n),
-		})
+		}
+		length := int64(-1)
+		if req.Plan.Bounded() {
+			if length = req.Plan.PartLength(n); length < 1 {
+				return nil, time.Time{}, fmt.Errorf("part %d is not one of the upload's %d parts", n, req.Plan.Count())
+			}
+			in.ContentLength = aws.Int64(length)
+		}
+		r, err := pc.PresignUploadPart(ctx, in)
 		if err != nil {
 			return nil, time.Time{}, fmt.Errorf("signing part %d: %w", n, err)
 		}
 		if r.Method != http.MethodPut {
 			return nil, time.Time{}, fmt.Errorf("signing part %d: unexpected method %s", n, r.Method)
 		}
-		out[i] = PartURL{PartNumber: n, URL: r.URL}
+		p := PartURL{PartNumber: n, URL: r.URL, Size: length, Headers: map[string]string{}}
+		for name, vals := range r.SignedHeader {
+			if name = http.CanonicalHeaderKey(name); name != "Host" {
+				p.Headers[name] = strings.Join(vals, ",")
+			}
+		}
+		// Never hand out a URL that binds less than the plan says: it is the limit.
+		if want := strconv.FormatInt(length, 10); length >= 0 && (p.Headers["Content-Length"] != want || len(p.Headers) != 1) {
+			return nil, time.Time{}, fmt.Errorf("signing part %d: the signed headers are %v, want Content-Length %s alone", n, p.Headers, want)
+		}
+		out[i] = p
 	}
 	return out, at.Add(req.Expires), nil
 }
