@@ -30,6 +30,7 @@ import (
 const (
 	aliceToken  = "upload-alice-token-1c5e0f7a9b3d"
 	bobToken    = "upload-bob-token-8e2d4a6c0f1b"
+	carolToken  = "upload-carol-token-2b9f6d1e7a4c"
 	readerToken = "upload-reader-token-5a7c9e1b3d0f"
 
 	bucketUploads = "uploads"
@@ -43,14 +44,16 @@ const (
 )
 
 // uploadClients: alice may upload small PNGs and text under uploads/alice/ (and read
-// them back); bob may upload binary files of up to 12 MiB under big/; reader may only
-// GET.
+// them back); bob may upload binary files of up to 12 MiB under big/; carol may upload
+// files of any size under any/; reader may only GET.
 var uploadClients = clientYAML("alice", aliceToken,
 	`[{bucket: `+bucketUploads+`, prefixes: ["uploads/{client}/"], methods: [PUT, GET, HEAD], max_ttl: 1h,`+
 		` content_types: ["image/png", "text/*"], max_content_length: `+strconv.Itoa(aliceMax)+`}]`) +
 	clientYAML("bob", bobToken,
 		`[{bucket: `+bucketUploads+`, prefixes: ["big/"], methods: [PUT, GET], max_ttl: 1h,`+
 			` content_types: ["application/octet-stream"], max_content_length: `+strconv.Itoa(bobMax)+`}]`) +
+	clientYAML("carol", carolToken,
+		`[{bucket: `+bucketUploads+`, prefixes: ["any/"], methods: [PUT, GET], max_ttl: 1h}]`) +
 	clientYAML("reader", readerToken,
 		`[{bucket: `+bucketUploads+`, prefixes: [""], methods: [GET], max_ttl: 1h}]`)
 
@@ -386,14 +389,19 @@ type multipartUpload struct {
 	e        *uploadEnv
 	key      string
 	uploadID string
+	// partSize and partCount are how presignd cut the declared size into parts.
+	partSize  int64
+	partCount int
 }
 
 func (e *uploadEnv) createUpload(t testing.TB, key string, contentLength int) *multipartUpload {
 	t.Helper()
 	var res struct {
-		UploadID string `json:"upload_id"`
-		Bucket   string `json:"bucket"`
-		Key      string `json:"key"`
+		UploadID  string `json:"upload_id"`
+		Bucket    string `json:"bucket"`
+		Key       string `json:"key"`
+		PartSize  int64  `json:"part_size"`
+		PartCount int    `json:"part_count"`
 	}
 	e.call(t, bobToken, "/v1/multipart/create", map[string]any{
 		"bucket": bucketUploads, "key": key, "content_type": "application/octet-stream", "content_length": contentLength,
@@ -401,7 +409,10 @@ func (e *uploadEnv) createUpload(t testing.TB, key string, contentLength int) *m
 	if res.UploadID == "" || res.Bucket != bucketUploads || res.Key != key {
 		t.Fatalf("multipart/create: got %+v, want an upload_id for %s/%s", res, bucketUploads, key)
 	}
-	return &multipartUpload{e: e, key: key, uploadID: res.UploadID}
+	if res.PartSize < 5*mib || res.PartCount < 1 || int64(res.PartCount-1)*res.PartSize >= int64(contentLength) || int64(res.PartCount)*res.PartSize < int64(contentLength) {
+		t.Fatalf("multipart/create: part_size %d and part_count %d do not cut %d bytes into parts", res.PartSize, res.PartCount, contentLength)
+	}
+	return &multipartUpload{e: e, key: key, uploadID: res.UploadID, partSize: res.PartSize, partCount: res.PartCount}
 }
 
 func (u *multipartUpload) ids() map[string]any {
@@ -418,11 +429,8 @@ func (u *multipartUpload) putParts(t testing.TB, parts ...[]byte) []map[string]a
 	req := u.ids()
 	req["part_numbers"], req["expires_in"] = numbers, 300
 	var res struct {
-		Parts []struct {
-			PartNumber int    `json:"part_number"`
-			URL        string `json:"url"`
-		} `json:"parts"`
-		ExpiresIn int64 `json:"expires_in"`
+		Parts     []signedPart `json:"parts"`
+		ExpiresIn int64        `json:"expires_in"`
 	}
 	u.e.call(t, bobToken, "/v1/multipart/parts", req, &res)
 	if len(res.Parts) != len(parts) || res.ExpiresIn != 300 {
@@ -433,7 +441,10 @@ func (u *multipartUpload) putParts(t testing.TB, parts ...[]byte) []map[string]a
 		if p.PartNumber != i+1 {
 			t.Fatalf("multipart/parts: part %d is numbered %d", i+1, p.PartNumber)
 		}
-		r := use(t, http.MethodPut, p.URL, nil, parts[i])
+		if want := strconv.FormatInt(p.Size, 10); p.Size != int64(len(parts[i])) || p.Headers["Content-Length"] != want {
+			t.Fatalf("multipart/parts: part %d has size %d and headers %v; the test uploads %d bytes", p.PartNumber, p.Size, p.Headers, len(parts[i]))
+		}
+		r := use(t, http.MethodPut, p.URL, p.Headers, parts[i])
 		if r.status != http.StatusOK {
 			t.Fatalf("PUT part %d: got %d %s, want 200", p.PartNumber, r.status, clip(r.body))
 		}
@@ -478,46 +489,51 @@ func TestUploadMultipart(t *testing.T) {
 		}
 	})
 
-	// versitygw, like S3, refuses parts other than the last below 5 MiB at complete.
-	t.Run("a first part below 5 MiB is refused at complete", func(t *testing.T) {
+	// S3 refuses parts other than the last below 5 MiB: a smaller file is one PUT or POST.
+	t.Run("a declared size below 5 MiB is refused at create", func(t *testing.T) {
 		t.Parallel()
-		key := "big/small-parts.bin"
-		u := e.createUpload(t, key, 2*mib)
-		pr := e.refusedAt(t, bobToken, "/v1/multipart/complete", u.completeReq(u.putParts(t, randomBytes(t, mib), randomBytes(t, mib))), http.StatusBadRequest)
-		if pr.Code != "invalid_request" || !strings.Contains(pr.Detail, "EntityTooSmall") {
-			t.Errorf("got code %q detail %q, want invalid_request naming EntityTooSmall", pr.Code, pr.Detail)
+		key := "big/small.bin"
+		pr := e.refusedAt(t, bobToken, "/v1/multipart/create", map[string]any{
+			"bucket": bucketUploads, "key": key, "content_type": "application/octet-stream", "content_length": 5*mib - 1,
+		}, http.StatusBadRequest)
+		if pr.Code != "invalid_request" || !strings.Contains(pr.Detail, "POST /v1/presign ") || !strings.Contains(pr.Detail, "POST /v1/presign/post") {
+			t.Errorf("got code %q detail %q, want invalid_request naming POST /v1/presign and POST /v1/presign/post", pr.Code, pr.Detail)
 		}
-		e.wantNoObject(t, key)
-		e.call(t, bobToken, "/v1/multipart/abort", u.ids(), new(map[string]any))
+		if left := e.uploadsOf(t, key); len(left) != 0 {
+			t.Errorf("the refused create left %d uploads in S3", len(left))
+		}
 	})
 
-	t.Run("parts above the declared content_length are refused and aborted", func(t *testing.T) {
+	// The size is declared once: parts beyond it get no URL, and a part of another
+	// size than planned is refused by S3 itself.
+	t.Run("parts beyond the declared content_length are refused", func(t *testing.T) {
 		t.Parallel()
 		key := "big/too-long.bin"
 		u := e.createUpload(t, key, 5*mib)
-		parts := u.putParts(t, randomBytes(t, 5*mib), randomBytes(t, 1))
-		if n := len(e.uploadsOf(t, key)); n != 1 {
-			t.Fatalf("before complete S3 holds %d uploads for %s, want 1", n, key)
+		defer e.call(t, bobToken, "/v1/multipart/abort", u.ids(), new(map[string]any))
+		if u.partSize != 5*mib || u.partCount != 1 {
+			t.Fatalf("create: part_size %d, part_count %d; want %d, 1", u.partSize, u.partCount, 5*mib)
 		}
-		pr := e.refusedAt(t, bobToken, "/v1/multipart/complete", u.completeReq(parts), http.StatusForbidden)
-		if pr.Code != "forbidden" || pr.Reason != "content_length_too_large" {
-			t.Errorf("got code %q reason %q, want forbidden content_length_too_large (detail %q)", pr.Code, pr.Reason, pr.Detail)
+		req := u.ids()
+		req["part_numbers"] = []int{1, 2}
+		pr := e.refusedAt(t, bobToken, "/v1/multipart/parts", req, http.StatusBadRequest)
+		if pr.Code != "invalid_request" || !strings.Contains(pr.Detail, "part_numbers") {
+			t.Errorf("part 2 of 1: got code %q detail %q, want invalid_request about part_numbers", pr.Code, pr.Detail)
 		}
-		e.wantNoObject(t, key)
-		if left := e.uploadsOf(t, key); len(left) != 0 {
-			t.Errorf("after the refused complete S3 still holds %d uploads for %s, want none", len(left), key)
-		}
-		pr = e.refusedAt(t, bobToken, "/v1/multipart/complete", u.completeReq(parts), http.StatusNotFound)
-		if pr.Code != "upload_not_found" {
-			t.Errorf("complete after the abort: got code %q, want upload_not_found", pr.Code)
+		p := e.signParts(t, bobToken, u.ids(), 1).Parts[0]
+		r, err := tryPut(t, p, randomBytes(t, 5*mib+1), false)
+		wantRefused(t, "PUT of one byte more than the part's size", r, err)
+		if parts := e.storedParts(t, key); len(parts) != 0 {
+			_, desc := describeParts(parts)
+			t.Errorf("S3 holds parts for the upload (%s), want none", desc)
 		}
 	})
 
 	t.Run("abort leaves no upload", func(t *testing.T) {
 		t.Parallel()
 		key := "big/aborted.bin"
-		u := e.createUpload(t, key, 2*mib)
-		parts := u.putParts(t, randomBytes(t, mib))
+		u := e.createUpload(t, key, 6*mib)
+		parts := u.putParts(t, randomBytes(t, 5*mib))
 		var res struct {
 			Aborted bool `json:"aborted"`
 		}
@@ -569,9 +585,9 @@ func TestUploadMultipart(t *testing.T) {
 	t.Run("an upload_id is bound to its key, client and bytes", func(t *testing.T) {
 		t.Parallel()
 		key := "big/bound.bin"
-		u := e.createUpload(t, key, mib)
+		u := e.createUpload(t, key, 6*mib)
 		tampered := []byte(u.uploadID)
-		i := len("v1.") + 5 // inside the sealed payload
+		i := len("v2.") + 5 // inside the sealed payload
 		tampered[i] ^= 1
 		for _, tc := range []struct {
 			name  string
@@ -622,8 +638,19 @@ func TestUploadMultipart(t *testing.T) {
 
 	t.Run("part numbers out of range are refused", func(t *testing.T) {
 		t.Parallel()
-		u := e.createUpload(t, "big/numbers.bin", mib)
-		defer e.call(t, bobToken, "/v1/multipart/abort", u.ids(), new(map[string]any))
+		// carol's grant has no max_content_length: she may declare no size, and her
+		// upload then runs to 10000 parts of any size.
+		var created struct {
+			UploadID string `json:"upload_id"`
+			PartSize *int64 `json:"part_size"`
+		}
+		key := "any/numbers.bin"
+		e.call(t, carolToken, "/v1/multipart/create", map[string]any{"bucket": bucketUploads, "key": key}, &created)
+		if created.PartSize != nil {
+			t.Errorf("create without a declared size: got part_size %d, want none", *created.PartSize)
+		}
+		u := &multipartUpload{e: e, key: key, uploadID: created.UploadID}
+		defer e.call(t, carolToken, "/v1/multipart/abort", u.ids(), new(map[string]any))
 		many := make([]int, 1001)
 		for i := range many {
 			many[i] = i + 1
@@ -642,22 +669,27 @@ func TestUploadMultipart(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				req := u.ids()
 				req["part_numbers"] = tc.numbers
-				pr := e.refusedAt(t, bobToken, "/v1/multipart/parts", req, http.StatusBadRequest)
+				pr := e.refusedAt(t, carolToken, "/v1/multipart/parts", req, http.StatusBadRequest)
 				if pr.Code != "invalid_request" || !strings.Contains(pr.Detail, "part_numbers") {
 					t.Errorf("got code %q detail %q, want invalid_request about part_numbers", pr.Code, pr.Detail)
 				}
 			})
 		}
-		req := u.ids()
-		req["part_numbers"] = []int{1, 10000}
-		var res struct {
-			Parts []struct {
-				PartNumber int `json:"part_number"`
-			} `json:"parts"`
-		}
-		e.call(t, bobToken, "/v1/multipart/parts", req, &res)
-		if len(res.Parts) != 2 || res.Parts[0].PartNumber != 1 || res.Parts[1].PartNumber != 10000 {
+		res := e.signParts(t, carolToken, u.ids(), 1, 10000)
+		if res.Parts[0].PartNumber != 1 || res.Parts[1].PartNumber != 10000 {
 			t.Errorf("parts 1 and 10000: got %+v", res.Parts)
+		}
+		for _, p := range res.Parts {
+			if p.Size != 0 || len(p.Headers) != 0 {
+				t.Errorf("part %d of an upload without a declared size: size %d, headers %v; want neither", p.PartNumber, p.Size, p.Headers)
+			}
+		}
+		// Without a declared size the parts bind no size, as the grant allows any:
+		// a part of 1 byte and one of 6 MiB are both stored.
+		for i, size := range []int{1, 6 * mib} {
+			if r := use(t, http.MethodPut, res.Parts[i].URL, nil, randomBytes(t, size)); r.status != http.StatusOK {
+				t.Errorf("PUT of %d bytes to part %d: got %d %s, want 200", size, res.Parts[i].PartNumber, r.status, clip(r.body))
+			}
 		}
 	})
 }

@@ -1231,8 +1231,9 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 	})
 
 	t.Run("multipart", func(t *testing.T) {
-		const where = `"bucket":"media","key":"uploads/big.png"`
-		r := f.postTo(t, "/v1/multipart/create", reportsToken, `{`+where+`,"content_type":"image/png","content_length":2000}`)
+		const where = `"bucket":"media","key":"big/movie.mp4"`
+		// 12 MiB and 1 byte: parts of 5 MiB, 5 MiB and 2 MiB + 1.
+		r := f.postTo(t, "/v1/multipart/create", reportsToken, `{`+where+`,"content_type":"video/mp4","content_length":12582913}`)
 		expect(t, r, 200, "", "")
 		decodeInto(t, r)
 		id := got.UploadID
@@ -1251,16 +1252,17 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 		expect(t, f.postTo(t, "/v1/multipart/parts", reportsToken, `{"bucket":"media","key":"uploads/other.png","upload_id":"`+id+`","part_numbers":[1]}`), 400, "invalid_request", "")
 		expect(t, f.postTo(t, "/v1/multipart/parts", reportsToken, `{`+where+`,"upload_id":"`+id+`x","part_numbers":[1]}`), 400, "invalid_request", "")
 
-		s3.set([]signer.Part{{Number: 1, ETag: `"e1"`, Size: 1000}, {Number: 2, ETag: `"e2"`, Size: 1000}}, nil)
-		r = f.postTo(t, "/v1/multipart/complete", reportsToken, `{`+where+`,"upload_id":"`+id+`","parts":[{"part_number":1,"etag":"\"e1\""},{"part_number":2,"etag":"e2"}]}`)
+		s3.set([]signer.Part{{Number: 1, ETag: `"e1"`, Size: 5 << 20}, {Number: 2, ETag: `"e2"`, Size: 5 << 20}, {Number: 3, ETag: `"e3"`, Size: 2<<20 + 1}}, nil)
+		r = f.postTo(t, "/v1/multipart/complete", reportsToken, `{`+where+`,"upload_id":"`+id+`","parts":[{"part_number":1,"etag":"\"e1\""},{"part_number":2,"etag":"e2"},{"part_number":3,"etag":"e3"}]}`)
 		expect(t, r, 200, "", "")
 		decodeInto(t, r)
-		if got.Size != 2000 || got.ETag == "" {
+		if got.Size != 12582913 || got.ETag == "" {
 			t.Errorf("complete: got %s", r.body)
 		}
 
-		s3.set([]signer.Part{{Number: 1, ETag: `"e1"`, Size: 1500}, {Number: 2, ETag: `"e2"`, Size: 1500}}, nil)
-		r = f.postTo(t, "/v1/multipart/complete", reportsToken, `{`+where+`,"upload_id":"`+id+`","parts":[{"part_number":1,"etag":"e1"},{"part_number":2,"etag":"e2"}]}`)
+		// A store that did not hold parts to their signed Content-Length.
+		s3.set([]signer.Part{{Number: 1, ETag: `"e1"`, Size: 5 << 20}, {Number: 2, ETag: `"e2"`, Size: 5 << 20}, {Number: 3, ETag: `"e3"`, Size: 3 << 20}}, nil)
+		r = f.postTo(t, "/v1/multipart/complete", reportsToken, `{`+where+`,"upload_id":"`+id+`","parts":[{"part_number":1,"etag":"e1"},{"part_number":2,"etag":"e2"},{"part_number":3,"etag":"e3"}]}`)
 		expect(t, r, 403, "forbidden", "content_length_too_large")
 		if s3.aborted != 1 {
 			t.Errorf("an oversized upload was aborted %d times, want 1", s3.aborted)
@@ -1270,7 +1272,7 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 		expect(t, f.postTo(t, "/v1/multipart/complete", reportsToken, `{`+where+`,"upload_id":"`+id+`","parts":[{"part_number":1,"etag":"e1"}]}`), 404, "upload_not_found", "")
 		expect(t, f.postTo(t, "/v1/multipart/abort", reportsToken, `{`+where+`,"upload_id":"`+id+`"}`), 404, "upload_not_found", "")
 		s3.set(nil, &signer.S3Error{Op: "CompleteMultipartUpload", Code: "SlowDown", Message: "slow down", Status: 503})
-		expect(t, f.postTo(t, "/v1/multipart/create", reportsToken, `{`+where+`,"content_type":"image/png","content_length":5}`), 502, "s3_error", "")
+		expect(t, f.postTo(t, "/v1/multipart/create", reportsToken, `{`+where+`,"content_type":"video/mp4","content_length":12582913}`), 502, "s3_error", "")
 		expect(t, f.postTo(t, "/v1/multipart/complete", reportsToken, `{`+where+`,"upload_id":"`+id+`","parts":[{"part_number":1,"etag":"e1"}]}`), 502, "s3_error", "")
 		expect(t, f.postTo(t, "/v1/multipart/abort", reportsToken, `{`+where+`,"upload_id":"`+id+`"}`), 502, "s3_error", "")
 		s3.set(nil, nil)
@@ -1281,11 +1283,12 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 			t.Errorf("abort: got %s", r.body)
 		}
 
-		expect(t, f.postTo(t, "/v1/multipart/create", reportsToken, `{`+where+`,"content_type":"image/png"}`), 403, "forbidden", "content_length_required")
+		expect(t, f.postTo(t, "/v1/multipart/create", reportsToken, `{`+where+`,"content_type":"video/mp4"}`), 403, "forbidden", "content_length_required")
+		expect(t, f.postTo(t, "/v1/multipart/create", reportsToken, `{`+where+`,"content_type":"video/mp4","content_length":1000}`), 400, "invalid_request", "")
 
 		// The grant is revoked by a reload: the upload can no longer be continued.
 		cfg := loadTestConfig(t)
-		cfg.Clients[0].Grants[1].Prefixes = []string{"elsewhere/"}
+		cfg.Clients[0].Grants[4].Prefixes = []string{"elsewhere/"}
 		if err := f.srv.SetConfig(cfg, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -1301,7 +1304,7 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 
 	// A well-formed body for each operation, given a valid upload ID.
 	id := func() string {
-		r := f.postTo(t, "/v1/multipart/create", reportsToken, `{"bucket":"media","key":"uploads/big.png","content_type":"image/png","content_length":2000}`)
+		r := f.postTo(t, "/v1/multipart/create", reportsToken, `{"bucket":"media","key":"big/movie.mp4","content_type":"video/mp4","content_length":12582913}`)
 		decodeInto(t, r)
 		return got.UploadID
 	}()
@@ -1310,10 +1313,10 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 		"/v1/presign/batch":      `{"requests":[{"bucket":"media","key":"reports/a"}]}`,
 		"/v1/presign/post":       `{"bucket":"media","key":"uploads/a.png","content_type":"image/png","max_content_length":10}`,
 		"/v1/explain":            `{"bucket":"media","key":"reports/a"}`,
-		"/v1/multipart/create":   `{"bucket":"media","key":"uploads/big.png","content_type":"image/png","content_length":2000}`,
-		"/v1/multipart/parts":    `{"bucket":"media","key":"uploads/big.png","upload_id":"` + id + `","part_numbers":[1]}`,
-		"/v1/multipart/complete": `{"bucket":"media","key":"uploads/big.png","upload_id":"` + id + `","parts":[{"part_number":1,"etag":"e1"}]}`,
-		"/v1/multipart/abort":    `{"bucket":"media","key":"uploads/big.png","upload_id":"` + id + `"}`,
+		"/v1/multipart/create":   `{"bucket":"media","key":"big/movie.mp4","content_type":"video/mp4","content_length":12582913}`,
+		"/v1/multipart/parts":    `{"bucket":"media","key":"big/movie.mp4","upload_id":"` + id + `","part_numbers":[1]}`,
+		"/v1/multipart/complete": `{"bucket":"media","key":"big/movie.mp4","upload_id":"` + id + `","parts":[{"part_number":1,"etag":"e1"}]}`,
+		"/v1/multipart/abort":    `{"bucket":"media","key":"big/movie.mp4","upload_id":"` + id + `"}`,
 	}
 
 	t.Run("every operation", func(t *testing.T) {

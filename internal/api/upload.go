@@ -154,6 +154,8 @@ type multipartCreateRequest struct {
 	Key           exactString `json:"key"`
 	ContentType   string      `json:"content_type"`
 	ContentLength *int64      `json:"content_length"`
+	// PartSize asks for a part size; presignd picks one when it is absent.
+	PartSize *int64 `json:"part_size"`
 }
 
 func (req *multipartCreateRequest) checkText() error { return checkBucketKeyText(req.Bucket, req.Key) }
@@ -162,6 +164,10 @@ type multipartCreateResponse struct {
 	UploadID string `json:"upload_id"`
 	Bucket   string `json:"bucket"`
 	Key      string `json:"key"`
+	// PartSize and PartCount say how to cut the declared size into parts; absent when
+	// no size was declared.
+	PartSize  int64 `json:"part_size,omitempty"`
+	PartCount int32 `json:"part_count,omitempty"`
 }
 
 type multipartPartsRequest struct {
@@ -178,6 +184,10 @@ func (req *multipartPartsRequest) checkText() error { return checkBucketKeyText(
 type partURL struct {
 	PartNumber int32  `json:"part_number"`
 	URL        string `json:"url"`
+	// Size is the part's exact size; absent when the upload declared none.
+	Size int64 `json:"size,omitempty"`
+	// Headers are the headers to send with the part, the signed Content-Length.
+	Headers map[string]string `json:"headers"`
 }
 
 type multipartPartsResponse struct {
@@ -282,22 +292,57 @@ func (s *Server) multipartCreate(ctx context.Context, c *caller, req *multipartC
 	}
 	declared := int64(-1)
 	if req.ContentLength != nil {
-		if *req.ContentLength < 0 || *req.ContentLength > 5<<40 {
+		if *req.ContentLength < 0 || *req.ContentLength > signer.MaxObjectSize {
 			return nil, fieldErr("content_length", "must be between 0 and 5 TiB")
 		}
 		declared = *req.ContentLength
+	}
+	if req.PartSize != nil && declared < 0 {
+		return nil, fieldErr("part_size", "needs content_length: a part size is fixed for a declared total size")
 	}
 	st := s.state.Load()
 	preq := policy.Request{Bucket: e.bucket, Key: e.key, Method: policy.MethodPut, TTL: 1, ContentType: req.ContentType, ContentLength: declared}
 	if _, _, err := s.decide(ctx, st, c, preq, e); err != nil {
 		return nil, err
 	}
+	plan, err := planUpload(declared, req.PartSize)
+	if err != nil {
+		return nil, err
+	}
 	id, err := st.signer.CreateMultipartUpload(ctx, e.bucket, e.key, req.ContentType)
 	if err != nil {
 		return nil, s3Problem(err)
 	}
-	h := uploadHandle{UploadID: id, Client: c.name, Bucket: e.bucket, Key: e.key, ContentType: req.ContentType, ContentLength: declared}
-	return &multipartCreateResponse{UploadID: sealUpload(s.uploadKey, h), Bucket: e.bucket, Key: e.key}, nil
+	h := uploadHandle{UploadID: id, Client: c.name, Bucket: e.bucket, Key: e.key, ContentType: req.ContentType, ContentLength: declared, PartSize: plan.PartSize}
+	return &multipartCreateResponse{UploadID: sealUpload(s.uploadKey, h), Bucket: e.bucket, Key: e.key,
+		PartSize: plan.PartSize, PartCount: plan.Count()}, nil
+}
+
+// planUpload fixes the part size of an upload of a declared size, so that every part
+// URL signs its part's exact Content-Length and the parts can never hold more than
+// was declared. An upload without a declared size (allowed only under a grant
+// without max_content_length) gets the zero plan: its parts bind no size.
+func planUpload(declared int64, partSize *int64) (signer.PartPlan, error) {
+	if declared < 0 {
+		return signer.PartPlan{}, nil
+	}
+	if declared < signer.MinPartSize {
+		return signer.PartPlan{}, fieldErr("content_length", "is %d bytes, below 5 MiB (%d bytes), the smallest multipart upload S3 takes; "+
+			"upload it in one request instead: a PUT URL from POST /v1/presign (method PUT with content_length) "+
+			"or a POST policy from POST /v1/presign/post", declared, signer.MinPartSize)
+	}
+	asked := int64(0) // presignd picks
+	if partSize != nil {
+		if asked = *partSize; asked < signer.MinPartSize || asked > signer.MaxPartSize {
+			return signer.PartPlan{}, fieldErr("part_size", "must be between 5 MiB (%d bytes) and 5 GiB (%d bytes), S3's limits of a part",
+				signer.MinPartSize, signer.MaxPartSize)
+		}
+	}
+	plan, err := signer.PlanParts(declared, asked)
+	if err != nil {
+		return signer.PartPlan{}, fieldErr("part_size", "does not fit: %v", err)
+	}
+	return plan, nil
 }
 
 func (s *Server) multipartParts(ctx context.Context, c *caller, req *multipartPartsRequest, e *auditEntry) (*multipartPartsResponse, error) {
@@ -311,10 +356,15 @@ func (s *Server) multipartParts(ctx context.Context, c *caller, req *multipartPa
 	case len(req.PartNumbers) > maxPartsPerCall:
 		return nil, fieldErr("part_numbers", "lists %d parts, above the limit of %d per call", len(req.PartNumbers), maxPartsPerCall)
 	}
+	plan := h.plan()
 	seen := map[int32]bool{}
 	for _, n := range req.PartNumbers {
-		if n < 1 || n > 10000 {
-			return nil, fieldErr("part_numbers", "holds %d; part numbers run from 1 to 10000", n)
+		if n < 1 || n > signer.MaxParts {
+			return nil, fieldErr("part_numbers", "holds %d; part numbers run from 1 to %d", n, signer.MaxParts)
+		}
+		if plan.Bounded() && n > plan.Count() {
+			return nil, fieldErr("part_numbers", "holds %d, but the upload's declared %d bytes are %d parts of %d bytes (part_count)",
+				n, plan.Size, plan.Count(), plan.PartSize)
 		}
 		if seen[n] {
 			return nil, fieldErr("part_numbers", "lists part %d twice", n)
@@ -330,7 +380,7 @@ func (s *Server) multipartParts(ctx context.Context, c *caller, req *multipartPa
 		return nil, err
 	}
 	urls, expiresAt, err := st.signer.PresignParts(ctx, signer.PartRequest{
-		Bucket: e.bucket, Key: e.key, UploadID: h.UploadID, PartNumbers: req.PartNumbers,
+		Bucket: e.bucket, Key: e.key, UploadID: h.UploadID, PartNumbers: req.PartNumbers, Plan: plan,
 		Expires: time.Duration(d.TTL) * time.Second, Credentials: creds,
 	})
 	if err != nil {
@@ -338,7 +388,7 @@ func (s *Server) multipartParts(ctx context.Context, c *caller, req *multipartPa
 	}
 	out := &multipartPartsResponse{Parts: make([]partURL, len(urls)), ExpiresAt: expiresAt, ExpiresIn: d.TTL, CappedBy: string(d.CappedBy)}
 	for i, u := range urls {
-		out.Parts[i] = partURL{PartNumber: u.PartNumber, URL: u.URL}
+		out.Parts[i] = partURL{PartNumber: u.PartNumber, URL: u.URL, Size: max(u.Size, 0), Headers: u.Headers}
 	}
 	return out, nil
 }
@@ -348,7 +398,7 @@ func (s *Server) multipartComplete(ctx context.Context, c *caller, req *multipar
 	if err != nil {
 		return nil, err
 	}
-	if len(req.Parts) == 0 || len(req.Parts) > 10000 {
+	if len(req.Parts) == 0 || len(req.Parts) > signer.MaxParts {
 		return nil, fieldErr("parts", "must list the uploaded parts (1 to 10000)")
 	}
 	st := s.state.Load()

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+
+	"github.com/presignd/presignd/internal/signer"
 )
 
 // uploadHandle is what presignd remembers of a multipart upload between create and
@@ -20,9 +22,22 @@ type uploadHandle struct {
 	Key           string `json:"k"`
 	ContentType   string `json:"t,omitempty"`
 	ContentLength int64  `json:"n"` // declared total size; -1 when none was declared
+	// PartSize is the size of every part but the last, fixed at create, so that each
+	// part URL signs its part's exact Content-Length; 0 when no size was declared.
+	PartSize int64 `json:"p,omitempty"`
 }
 
-const uploadHandleVersion = "v1."
+// plan is how the upload is cut into parts; the zero plan when no size was declared.
+func (h uploadHandle) plan() signer.PartPlan {
+	if h.ContentLength < 0 {
+		return signer.PartPlan{}
+	}
+	return signer.PartPlan{Size: h.ContentLength, PartSize: h.PartSize}
+}
+
+// uploadHandleVersion starts every upload_id. v2 seals the part size; a v1 id (from
+// before part URLs signed their size) is refused, so its upload must start again.
+const uploadHandleVersion = "v2."
 
 func sealUpload(key []byte, h uploadHandle) string {
 	body, _ := json.Marshal(h)
@@ -41,6 +56,10 @@ func openUpload(key []byte, id, client, bucket, objectKey string) (uploadHandle,
 	bad := errorf(http.StatusBadRequest, CodeInvalidRequest, "upload_id is not one presignd issued for this bucket and key")
 	rest, ok := strings.CutPrefix(id, uploadHandleVersion)
 	if !ok {
+		if strings.HasPrefix(id, "v1.") {
+			return uploadHandle{}, errorf(http.StatusBadRequest, CodeInvalidRequest,
+				"upload_id is of an earlier version of presignd, which no longer accepts it; start the upload again with POST /v1/multipart/create")
+		}
 		return uploadHandle{}, bad
 	}
 	payload, sig, ok := strings.Cut(rest, ".")
@@ -58,6 +77,11 @@ func openUpload(key []byte, id, client, bucket, objectKey string) (uploadHandle,
 	var h uploadHandle
 	if err := json.Unmarshal(body, &h); err != nil || h.Client != client || h.Bucket != bucket || h.Key != objectKey {
 		return uploadHandle{}, bad
+	}
+	if h.ContentLength >= 0 {
+		if _, err := signer.PlanParts(h.ContentLength, h.PartSize); err != nil || h.PartSize == 0 {
+			return uploadHandle{}, bad
+		}
 	}
 	return h, nil
 }
