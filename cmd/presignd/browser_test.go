@@ -119,7 +119,9 @@ func TestBrowserUpload(t *testing.T) {
 		key      string
 		path     string
 		data     []byte
-		partSize string // MiB
+		partSize string // MiB, asked of presignd; empty: presignd picks
+		// parts is the number of parts of a multipart upload that succeeds; 0: 2.
+		parts int
 		// The page's Content-Type field; empty: the page takes the file's type.
 		typeField string
 		wantFlow  string
@@ -137,18 +139,23 @@ func TestBrowserUpload(t *testing.T) {
 			typeField: "text/markdown; charset=utf-8", wantFlow: "put", contentType: "text/markdown; charset=utf-8"},
 		{name: "POST form", mode: "post", key: "web/post/photo.png", path: file("photo.png", png), data: png,
 			wantFlow: "post", contentType: "image/png"},
+		// presignd picks parts of 5 MiB: 6 MiB and 321 bytes are two parts.
 		{name: "multipart in two parts", mode: "multipart", key: "web/multipart/big.bin", path: file("big.bin", big), data: big,
-			partSize: "5", wantFlow: "multipart", contentType: "application/octet-stream"},
+			wantFlow: "multipart", contentType: "application/octet-stream"},
+		{name: "multipart in parts of a size asked for", mode: "multipart", key: "web/multipart/one-part.bin", path: file("big.bin", big), data: big,
+			partSize: "7", parts: 1, wantFlow: "multipart", contentType: "application/octet-stream"},
 		{name: "automatic choice of PUT for a small file", mode: "auto", key: "web/auto/small.txt", path: file("small.txt", text), data: text,
 			wantFlow: "put", contentType: "text/plain"},
 		{name: "automatic choice of multipart for a large file", mode: "auto", key: "web/auto/big.bin", path: file("big.bin", big), data: big,
-			partSize: "5", wantFlow: "multipart", contentType: "application/octet-stream"},
+			wantFlow: "multipart", contentType: "application/octet-stream"},
 		{name: "presignd serve --dev, multipart", server: dev.URL, token: config.DevToken, mode: "auto", key: "web/dev/big.bin",
-			path: file("big.bin", big), data: big, partSize: "5", wantFlow: "multipart", contentType: "application/octet-stream"},
+			path: file("big.bin", big), data: big, wantFlow: "multipart", contentType: "application/octet-stream"},
 		{name: "PUT over max_content_length is refused by presignd", mode: "put", key: "web/refused/put.bin", path: file("huge.bin", huge),
 			wantFlow: "put", source: "presignd", says: []string{"presignd refused", "403", "content_length_too_large"}},
 		{name: "multipart over max_content_length is refused by presignd", mode: "multipart", key: "web/refused/multipart.bin", path: file("huge.bin", huge),
-			partSize: "5", wantFlow: "multipart", source: "presignd", says: []string{"presignd refused", "403", "content_length_too_large"}},
+			wantFlow: "multipart", source: "presignd", says: []string{"presignd refused", "403", "content_length_too_large"}},
+		{name: "multipart of a file below 5 MiB is refused by presignd", mode: "multipart", key: "web/refused/small-multipart.txt", path: file("small.txt", text),
+			wantFlow: "multipart", source: "presignd", says: []string{"presignd refused", "400", "invalid_request", "/v1/presign", "/v1/presign/post"}},
 		{name: "POST form over max_content_length is refused by S3", mode: "post", key: "web/refused/post.bin", path: file("huge.bin", huge),
 			wantFlow: "post", source: "s3", says: []string{"S3 refused", "EntityTooLarge"}},
 		{name: "a bucket without a CORS rule for the page", bucket: bucketNoCORS, mode: "put", key: "web/refused/no-cors.txt",
@@ -182,7 +189,7 @@ func TestBrowserUpload(t *testing.T) {
 				}
 				parts := 0
 				if tc.wantFlow == "multipart" {
-					parts = 2 // 6 MiB in parts of 5 MiB
+					parts = cmp.Or(tc.parts, 2)
 				}
 				want[tc.key] = stored{tc.data, tc.contentType, parts}
 				return

@@ -2,10 +2,11 @@
 //
 // Form fields can be filled from the page address, in the fragment (kept out of
 // server logs, so the place for a token) or the query string:
-//   index.html#server=http://127.0.0.1:8080&token=dev-token&bucket=dev&key=a.txt&mode=put&partSize=5
+//   index.html#server=http://127.0.0.1:8080&token=dev-token&bucket=dev&key=a.txt&mode=put&partSize=8
 "use strict";
 
 const MiB = 1024 * 1024;
+const minPartSize = 5 * MiB; // S3's smallest part but the last: no multipart upload is smaller
 const partsPerCall = 1000; // presignd signs at most this many part URLs per call
 const parallelParts = 3;
 const urlLifetime = 900; // seconds
@@ -41,17 +42,19 @@ function settings() {
     key: $("key").value,
     contentType: $("content-type").value.trim(),
     mode: $("mode").value,
-    partSize: Math.floor(Number($("part-size").value) * MiB),
+    // A part size to ask presignd for; empty: presignd picks. The parts are always cut
+    // as presignd answers, since each part URL is signed for its exact size.
+    partSize: $("part-size").value.trim() === "" ? 0 : Math.floor(Number($("part-size").value) * MiB),
     file,
   };
   if (!s.server) throw new UploadError("page", "Enter presignd's URL.");
   if (!s.token) throw new UploadError("page", "Enter your presignd token.");
   if (!s.bucket) throw new UploadError("page", "Enter a bucket.");
   if (!file) throw new UploadError("page", "Choose a file.");
-  if (!(s.partSize > 0)) throw new UploadError("page", "The part size must be above 0 MiB.");
+  if (!(s.partSize >= 0)) throw new UploadError("page", "The part size must be a number of MiB, or empty.");
   if (s.key === "") s.key = file.name;
   if (s.contentType === "") s.contentType = file.type || "application/octet-stream";
-  if (s.mode === "auto") s.mode = file.size > s.partSize ? "multipart" : "put";
+  if (s.mode === "auto") s.mode = file.size > (s.partSize || minPartSize) ? "multipart" : "put";
   return s;
 }
 
@@ -139,13 +142,19 @@ async function uploadPost(s, progress) {
 }
 
 async function uploadMultipart(s, progress) {
-  const { file, partSize } = s;
-  const count = Math.max(1, Math.ceil(file.size / partSize));
-  if (count > 10000) {
-    throw new UploadError("page", `The file needs ${count} parts of ${partSize / MiB} MiB; S3 allows 10000: choose larger parts.`);
-  }
+  const { file } = s;
   const ids = { bucket: s.bucket, key: s.key };
-  const created = await api(s, "/v1/multipart/create", { ...ids, content_type: s.contentType, content_length: file.size });
+  const create = { ...ids, content_type: s.contentType, content_length: file.size };
+  if (s.partSize > 0) create.part_size = s.partSize;
+  // presignd fixes the part size (and refuses files below 5 MiB, which go by PUT or POST):
+  // each part URL is signed for its part's exact size, so the file is cut as it says.
+  const created = await api(s, "/v1/multipart/create", create);
+  const partSize = created.part_size;
+  const count = created.part_count;
+  if (!(partSize > 0 && count > 0 && (count - 1) * partSize < file.size && count * partSize >= file.size)) {
+    throw new UploadError("presignd",
+      `presignd answered part_size ${partSize} and part_count ${count}, which do not cut ${file.size} bytes into parts.`);
+  }
   ids.upload_id = created.upload_id;
 
   const loaded = new Array(count).fill(0);
@@ -162,10 +171,16 @@ async function uploadMultipart(s, progress) {
         while (queue.length > 0 && !failed) {
           const part = queue.shift();
           const i = part.part_number - 1;
-          const chunk = file.slice(i * partSize, Math.min(file.size, (i + 1) * partSize));
+          const chunk = file.slice(i * partSize, i * partSize + part.size);
+          if (chunk.size !== part.size) {
+            failed = true;
+            throw new UploadError("page", `Part ${part.part_number} is signed for ${part.size} bytes, but the file has ${chunk.size} there.`);
+          }
           let xhr;
           try {
-            xhr = await send("PUT", part.url, {}, chunk, (n) => { loaded[i] = n; report(); });
+            // The part's headers hold its signed Content-Length, which the browser sets
+            // itself from the chunk: the chunk is exactly that size.
+            xhr = await send("PUT", part.url, part.headers, chunk, (n) => { loaded[i] = n; report(); });
           } catch (err) {
             failed = true;
             throw err;
