@@ -13,7 +13,7 @@ MODULES     := . deploy/test
 export AWS_EC2_METADATA_DISABLED := true
 export PRESIGND_VERSITYGW := $(VERSITYGW)
 
-.PHONY: run build test test-deps lint unit image loadtest clean
+.PHONY: run build test test-deps lint unit image loadtest surge clean
 
 ## run: run presignd on the embedded development config (127.0.0.1:8080, token dev-token)
 run:
@@ -52,6 +52,10 @@ image:
 ## loadtest: presignd vs a fixed-JSON handler and a naive PresignClient service under wrk (loopback, about a minute)
 loadtest:
 	GO=$(GO) ./test/loadtest/run.sh
+
+## surge: 5000 keep-alive connections at once against presignd serve (loopback, about a minute): memory before, at the peak, after
+surge:
+	GO=$(GO) ./test/surge/run.sh
 
 clean:
 	rm -rf bin .cache

@@ -54,6 +54,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		// half the collections is worth about 10% of throughput.
 		debug.SetGCPercent(200)
 	}
+	setMemoryLimit(getenv, hostCgroups, log)
 
 	var (
 		cfg *config.Config
@@ -113,8 +114,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
 	}
-	servers := []*http.Server{newHTTPServer(srv.Handler(cfg.AdminListen == ""), log)}
-	listeners := []net.Listener{apiLn}
+	// The API listener's connections are bounded and tracked (limits in the config).
+	apiServer := newHTTPServer(srv.Handler(cfg.AdminListen == ""), log)
+	apiServer.ConnState = srv.ConnState
+	servers := []*http.Server{apiServer}
+	listeners := []net.Listener{srv.GuardListener(apiLn)}
 	adminAddr := apiLn.Addr().String()
 	if cfg.AdminListen != "" {
 		adminLn, err := net.Listen("tcp", cfg.AdminListen)
@@ -131,7 +135,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	for i, hs := range servers {
 		go func() { errc <- hs.Serve(listeners[i]) }()
 	}
-	log.Info("listening", "addr", apiLn.Addr().String(), "admin_addr", adminAddr, "version", buildVersion())
+	log.Info("listening", "addr", apiLn.Addr().String(), "admin_addr", adminAddr, "version", buildVersion(),
+		"max_connections", cfg.MaxConnections(), "close_idle_above", cfg.CloseIdleAbove(), "max_in_flight", cfg.MaxInFlight())
 
 	for {
 		select {

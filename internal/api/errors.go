@@ -29,6 +29,7 @@ const (
 	CodeInternal               = "internal"
 	CodeUploadNotFound         = "upload_not_found"
 	CodeS3Error                = "s3_error"
+	CodeOverloaded             = "overloaded"
 )
 
 var titles = map[string]string{
@@ -48,6 +49,7 @@ var titles = map[string]string{
 	CodeInternal:               "Internal error",
 	CodeUploadNotFound:         "Upload not found",
 	CodeS3Error:                "S3 error",
+	CodeOverloaded:             "Overloaded",
 }
 
 // Error is an API error: what the client is told. The cause, when set, is logged and
@@ -57,7 +59,7 @@ type Error struct {
 	Code       string
 	Detail     string
 	Reason     string // forbidden only
-	RetryAfter int    // seconds, rate_limited only
+	RetryAfter int    // seconds, rate_limited and overloaded only
 	Cause      error
 }
 
@@ -147,7 +149,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	switch e.Code {
 	case CodeUnauthenticated:
 		h.Set("WWW-Authenticate", `Bearer realm="presignd"`)
-	case CodeRateLimited:
+	case CodeRateLimited, CodeOverloaded:
 		h.Set("Retry-After", strconv.Itoa(max(e.RetryAfter, 1)))
 	}
 	h.Set("Content-Type", "application/problem+json")

@@ -1323,6 +1323,7 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 		broken := newFixture(t, fixtureOptions{seen: seen, wrap: func(p api.Presigner) api.Presigner { return panickingCredentials{&fakeS3{Presigner: p}} }})
 		noCreds := newFixture(t, fixtureOptions{seen: seen, credentials: failingCredentials(), wrap: func(p api.Presigner) api.Presigner { return &fakeS3{Presigner: p} }})
 		limited := newFixture(t, fixtureOptions{seen: seen})
+		overloaded, _ := overloadedFixture(t, seen)
 		if r := limited.post(t, limitedToken, `{"bucket":"media","key":"limited/a"}`); r.status != 200 {
 			t.Fatalf("the limited client's first request: got %d", r.status)
 		}
@@ -1337,6 +1338,7 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 				if len(r.audit) != 1 || r.audit[0].str("outcome") != "rate_limited" || r.audit[0].str("client") != "limited" {
 					t.Errorf("audit of a rate-limited call: got %v", r.audit)
 				}
+				checkOverloaded(t, overloaded.postTo(t, path, reportsToken, valid[path]))
 				r = broken.postTo(t, path, reportsToken, valid[path])
 				expect(t, r, 500, "internal", "")
 				if strings.Contains(string(r.body), "cause-4d2e") {

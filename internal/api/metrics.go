@@ -30,6 +30,8 @@ type metrics struct {
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
 	panics       prometheus.Counter
+	shed         prometheus.Counter
+	idleClosed   prometheus.Counter
 	mu           sync.Mutex
 	clients      map[string]bool
 	// httpSeries caches the children of the HTTP metrics by route pattern and status
@@ -91,6 +93,14 @@ func newMetrics(reg prometheus.Registerer, b BuildInfo) (*metrics, error) {
 			Name: "presignd_panics_recovered_total",
 			Help: "Handler panics recovered into a 500 response.",
 		}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "presignd_http_requests_shed_total",
+			Help: "Requests answered 503 overloaded because limits.max_in_flight requests were in flight.",
+		}),
+		idleClosed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "presignd_http_idle_connections_closed_total",
+			Help: "Idle keep-alive connections of the API listener closed to stay within limits.close_idle_above and limits.max_connections.",
+		}),
 		clients: map[string]bool{},
 	}
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -101,7 +111,7 @@ func newMetrics(reg prometheus.Registerer, b BuildInfo) (*metrics, error) {
 	info.Set(1)
 	for _, c := range []prometheus.Collector{
 		m.requests, m.duration, m.ttlCapped, m.authFailures, m.credsExpiry, m.reloadOK, m.reloadTime,
-		m.httpRequests, m.httpDuration, m.panics, info,
+		m.httpRequests, m.httpDuration, m.panics, m.shed, m.idleClosed, info,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
@@ -113,6 +123,26 @@ func newMetrics(reg prometheus.Registerer, b BuildInfo) (*metrics, error) {
 		m.authFailures.WithLabelValues(r)
 	}
 	return m, nil
+}
+
+// registerLoad registers the gauges of what presignd holds at once: requests in
+// flight (weighted as limits.max_in_flight counts them) and open API connections.
+func (m *metrics) registerLoad(reg prometheus.Registerer, inFlight func() int64, open func() int) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "presignd_http_requests_in_flight",
+			Help: "Requests being served on /v1 routes, a batch counting as 16, as limits.max_in_flight counts them.",
+		}, func() float64 { return float64(inFlight()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "presignd_http_open_connections",
+			Help: "Open connections of the API listener, as limits.max_connections counts them.",
+		}, func() float64 { return float64(open()) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // setClients records the configured client names; only these become label values.

@@ -86,10 +86,12 @@ func validRequestID(id string) bool {
 // closeWhenDraining asks clients, once presignd is draining, to close the connection
 // after the response, so that none sends a request on a keep-alive connection just as
 // shutdown closes it. (Server.SetKeepAlivesEnabled(false) would close idle
-// connections at once, racing with requests already on their way.)
+// connections at once, racing with requests already on their way.) It does the same
+// while more connections are open than limits.close_idle_above: closing after a
+// response is safer for clients than having the idle connection closed later.
 func (s *Server) closeWhenDraining(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.draining.Load() {
+		if s.draining.Load() || s.conns.crowded() {
 			w.Header().Set("Connection", "close")
 		}
 		next.ServeHTTP(w, r)
@@ -107,8 +109,12 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
+			stack := debug.Stack()
+			if p, ok := v.(*handlerPanic); ok {
+				v, stack = p.value, p.stack
+			}
 			s.metrics.panics.Inc()
-			s.log.Error("panic in handler", "request_id", requestID(r.Context()), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			s.log.Error("panic in handler", "request_id", requestID(r.Context()), "panic", fmt.Sprint(v), "stack", string(stack))
 			writeError(w, r, s.log, errorf(http.StatusInternalServerError, CodeInternal, "an internal error occurred"))
 		}()
 		next.ServeHTTP(w, r)

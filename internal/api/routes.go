@@ -21,7 +21,7 @@ func (s *Server) Handler(admin bool) http.Handler {
 	// A group, not a sub-router: routing happens before authentication, so every
 	// request is counted under its route pattern.
 	r.Group(func(r chi.Router) {
-		r.Use(s.authenticate)
+		r.Use(s.limitInFlight, s.authenticate)
 		r.Method(http.MethodPost, "/v1/presign", s.handlePresign())
 		r.Method(http.MethodPost, "/v1/presign/batch", s.handleBatch())
 		r.Method(http.MethodPost, "/v1/presign/post", uploadHandler(s, "presign_post", s.presignPost))

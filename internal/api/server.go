@@ -65,6 +65,8 @@ type Server struct {
 	uploadKey []byte
 	state     atomic.Pointer[state]
 	draining  atomic.Bool
+	inFlight  atomic.Int64 // weighted /v1 requests being served
+	conns     *connGuard
 }
 
 // state is everything derived from one config; a reload swaps it whole.
@@ -108,6 +110,13 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	s.conns = newConnGuard(func() (int, int) {
+		cfg := s.state.Load().cfg
+		return cfg.MaxConnections(), cfg.CloseIdleAbove()
+	}, m.idleClosed.Inc)
+	if err := m.registerLoad(o.Registry, s.inFlight.Load, s.conns.Open); err != nil {
+		return nil, err
+	}
 	if err := s.SetConfig(o.Config, o.Signer); err != nil {
 		return nil, err
 	}

@@ -19,11 +19,18 @@ import (
 	"github.com/presignd/presignd/internal/policy"
 )
 
-// Defaults for optional settings.
+// Defaults for optional settings. The limits keep presignd within a 256 MiB
+// container under a surge of connections; see Limits.
 const (
-	DefaultDrainDelay    = 5 * time.Second
-	DefaultShutdownGrace = 20 * time.Second
+	DefaultDrainDelay     = 5 * time.Second
+	DefaultShutdownGrace  = 20 * time.Second
+	DefaultMaxConnections = 4096
+	DefaultCloseIdleAbove = 2048
+	DefaultMaxInFlight    = 256
 )
+
+// MaxLimit is the largest value any of the limits takes.
+const MaxLimit = 1 << 20
 
 // Config is the whole configuration file.
 type Config struct {
@@ -33,6 +40,7 @@ type Config struct {
 	Buckets     map[string]Bucket `yaml:"buckets"`
 	CORS        CORS              `yaml:"cors"`
 	Shutdown    Shutdown          `yaml:"shutdown"`
+	Limits      Limits            `yaml:"limits"`
 	Clients     []Client          `yaml:"clients"`
 }
 
@@ -64,6 +72,21 @@ type Shutdown struct {
 	DrainDelay *Duration `yaml:"drain_delay"`
 	// Grace is how long in-flight requests get to finish once the listeners close.
 	Grace *Duration `yaml:"grace"`
+}
+
+// Limits bound what a surge of callers can make presignd hold at once, and so its
+// memory. Each unset limit takes its default.
+type Limits struct {
+	// MaxConnections bounds the open connections of the API listener. When it is
+	// reached, presignd closes idle keep-alive connections to make room, and further
+	// connections wait in the kernel's accept queue until one closes.
+	MaxConnections *int `yaml:"max_connections"`
+	// CloseIdleAbove: while more connections than this are open, presignd closes
+	// idle keep-alive connections, those idle longest first.
+	CloseIdleAbove *int `yaml:"close_idle_above"`
+	// MaxInFlight bounds the /v1 requests being served at once; over it, requests are
+	// answered 503 overloaded with Retry-After. A batch counts as 16 requests.
+	MaxInFlight *int `yaml:"max_in_flight"`
 }
 
 // Client is one caller.
@@ -214,6 +237,32 @@ func (c *Config) ShutdownGrace() time.Duration {
 		return c.Shutdown.Grace.D
 	}
 	return DefaultShutdownGrace
+}
+
+// MaxConnections is limits.max_connections or its default.
+func (c *Config) MaxConnections() int {
+	if c.Limits.MaxConnections != nil {
+		return *c.Limits.MaxConnections
+	}
+	return DefaultMaxConnections
+}
+
+// CloseIdleAbove is limits.close_idle_above or its default, which is never above
+// max_connections.
+func (c *Config) CloseIdleAbove() int {
+	if c.Limits.CloseIdleAbove != nil {
+		return *c.Limits.CloseIdleAbove
+	}
+	return min(DefaultCloseIdleAbove, c.MaxConnections())
+}
+
+// MaxInFlight is limits.max_in_flight or its default, which is never above
+// max_connections.
+func (c *Config) MaxInFlight() int {
+	if c.Limits.MaxInFlight != nil {
+		return *c.Limits.MaxInFlight
+	}
+	return min(DefaultMaxInFlight, c.MaxConnections())
 }
 
 // Policy builds the policy the config describes.

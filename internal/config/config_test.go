@@ -38,6 +38,10 @@ cors:
 shutdown:
   drain_delay: 5s
   grace: 20s
+limits:
+  max_connections: 3000
+  close_idle_above: 1500
+  max_in_flight: 100
 clients:
   - name: reports-backend
     token_sha256: "` + reportsHash + `"
@@ -81,6 +85,7 @@ func TestValidConfig(t *testing.T) {
 		},
 		CORS:     config.CORS{AllowedOrigins: []string{"https://app.example.com", "http://localhost:5173"}},
 		Shutdown: config.Shutdown{DrainDelay: &config.Duration{D: 5 * time.Second}, Grace: &config.Duration{D: 20 * time.Second}},
+		Limits:   config.Limits{MaxConnections: ptr(3000), CloseIdleAbove: ptr(1500), MaxInFlight: ptr(100)},
 		Clients: []config.Client{
 			{
 				Name:        "reports-backend",
@@ -119,7 +124,12 @@ func TestValidConfig(t *testing.T) {
 	if got, want := c.ShutdownGrace(), 20*time.Second; got != want {
 		t.Errorf("ShutdownGrace: got %v, want %v", got, want)
 	}
+	if got, want := [3]int{c.MaxConnections(), c.CloseIdleAbove(), c.MaxInFlight()}, [3]int{3000, 1500, 100}; got != want {
+		t.Errorf("limits: got %v, want %v", got, want)
+	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // edit replaces old, which must occur exactly once, with new.
 type edit struct{ old, new string }
@@ -201,6 +211,19 @@ func TestInvalidConfig(t *testing.T) {
 		{name: "grace negative", edits: []edit{{"grace: 20s", "grace: -1s"}}, want: []string{"shutdown.grace"}},
 		{name: "grace too long", edits: []edit{{"grace: 20s", "grace: 1d"}}, want: []string{"shutdown.grace"}},
 
+		// limits.
+		{name: "max_connections zero", edits: []edit{{"max_connections: 3000", "max_connections: 0"}}, want: []string{"limits.max_connections"}, msg: "not between 1 and 1048576"},
+		{name: "max_connections too large", edits: []edit{{"max_connections: 3000", "max_connections: 2000000"}}, want: []string{"limits.max_connections"}},
+		{name: "max_connections not a number", edits: []edit{{"max_connections: 3000", "max_connections: lots"}}, want: []string{"limits.max_connections"}, msg: "must be a whole number"},
+		{name: "max_connections below the other limits", edits: []edit{{"max_connections: 3000", "max_connections: 1000"}}, want: []string{"limits.close_idle_above"}, msg: "above limits.max_connections (1000)"},
+		{name: "close_idle_above negative", edits: []edit{{"close_idle_above: 1500", "close_idle_above: -1"}}, want: []string{"limits.close_idle_above"}, msg: "not between 0 and"},
+		{name: "close_idle_above above max_connections", edits: []edit{{"close_idle_above: 1500", "close_idle_above: 3001"}}, want: []string{"limits.close_idle_above"}, msg: "never be closed"},
+		{name: "max_in_flight zero", edits: []edit{{"max_in_flight: 100", "max_in_flight: 0"}}, want: []string{"limits.max_in_flight"}},
+		{name: "max_in_flight above max_connections", edits: []edit{{"max_in_flight: 100", "max_in_flight: 3001"}}, want: []string{"limits.max_in_flight"}, msg: "one request at a time"},
+		{name: "max_in_flight fractional", edits: []edit{{"max_in_flight: 100", "max_in_flight: 1.5"}}, want: []string{"limits.max_in_flight"}, msg: "must be a whole number"},
+		{name: "limits unknown key", edits: []edit{{"  max_in_flight: 100", "  max_in_flight: 100\n  max_idle: 5"}}, want: []string{"limits.max_idle"}, msg: "unknown key"},
+		{name: "limits not a mapping", edits: []edit{{"limits:\n  max_connections: 3000\n  close_idle_above: 1500\n  max_in_flight: 100\n", "limits: 3000\n"}}, want: []string{"limits"}, msg: "must be a mapping"},
+
 		// Unknown and duplicate keys.
 		{name: "unknown top-level key", edits: []edit{{"listen: 127.0.0.1:8080", "listen: 127.0.0.1:8080\nlisten_tls: true"}}, want: []string{"listen_tls"}, msg: "unknown key (line 3)"},
 		{name: "misspelt top-level key", edits: []edit{{"admin_listen:", "admin-listen:"}}, want: []string{"admin-listen"}, msg: "unknown key"},
@@ -261,7 +284,7 @@ func TestInvalidConfig(t *testing.T) {
 		{name: "max_ttl below a second", edits: []edit{{"max_ttl: 24h", "max_ttl: 500ms"}}, want: []string{c0g0 + ".max_ttl"}},
 		{name: "max_ttl negative", edits: []edit{{"max_ttl: 24h", "max_ttl: -1h"}}, want: []string{c0g0 + ".max_ttl"}},
 		{name: "max_ttl without unit", edits: []edit{{"max_ttl: 24h", "max_ttl: 3600"}}, want: []string{c0g0 + ".max_ttl"}, msg: `"3600" is not a duration`},
-		{name: "max_ttl words", edits: []edit{{"max_ttl: 24h", "max_ttl: one day"}}, want: []string{c0g0 + ".max_ttl"}, msg: "is not a duration (use 90m, 24h or 7d) (line 26)"},
+		{name: "max_ttl words", edits: []edit{{"max_ttl: 24h", "max_ttl: one day"}}, want: []string{c0g0 + ".max_ttl"}, msg: "is not a duration (use 90m, 24h or 7d) (line 30)"},
 		{name: "max_ttl days after hours", edits: []edit{{"max_ttl: 24h", "max_ttl: 12h1d"}}, want: []string{c0g0 + ".max_ttl"}},
 		{name: "max_ttl a list", edits: []edit{{"max_ttl: 24h", "max_ttl: [24h]"}}, want: []string{c0g0 + ".max_ttl"}, msg: "must be a duration"},
 		{name: "content type without subtype", edits: []edit{{`"image/png", "image/*"`, `"image", "image/*"`}}, want: []string{c1g0 + ".content_types[0]"}},
@@ -412,6 +435,30 @@ func TestShutdownDefaults(t *testing.T) {
 	}
 	if got := c.ShutdownGrace(); got != config.DefaultShutdownGrace {
 		t.Errorf("ShutdownGrace: got %v, want %v", got, config.DefaultShutdownGrace)
+	}
+}
+
+func TestLimitsDefaults(t *testing.T) {
+	noLimits := edit{"limits:\n  max_connections: 3000\n  close_idle_above: 1500\n  max_in_flight: 100\n", ""}
+	tests := []struct {
+		name  string
+		edits []edit
+		want  [3]int // max_connections, close_idle_above, max_in_flight
+	}{
+		{name: "none set", edits: []edit{noLimits}, want: [3]int{config.DefaultMaxConnections, config.DefaultCloseIdleAbove, config.DefaultMaxInFlight}},
+		{name: "a small max_connections caps the defaults of the others", edits: []edit{noLimits, {"shutdown:", "limits: {max_connections: 100}\nshutdown:"}}, want: [3]int{100, 100, 100}},
+		{name: "close_idle_above 0 closes every idle connection", edits: []edit{{"close_idle_above: 1500", "close_idle_above: 0"}}, want: [3]int{3000, 0, 100}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Parse([]byte(apply(t, validConfig, tt.edits...)))
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if got := [3]int{c.MaxConnections(), c.CloseIdleAbove(), c.MaxInFlight()}; got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -63,6 +63,8 @@ func (c *Config) Validate() error {
 		p.add("shutdown.grace", "must be between 0s and 10m")
 	}
 
+	checkLimits(&p, c)
+
 	if len(c.Clients) == 0 {
 		p.add("clients", "at least one client is required")
 	}
@@ -114,6 +116,24 @@ func (c *Config) Validate() error {
 		return &p
 	}
 	return nil
+}
+
+func checkLimits(p *Problems, c *Config) {
+	l := c.Limits
+	inRange := func(path string, v *int, lo int) bool {
+		if v != nil && (*v < lo || *v > MaxLimit) {
+			p.add(path, "%d is not between %d and %d", *v, lo, MaxLimit)
+			return false
+		}
+		return true
+	}
+	okConns := inRange("limits.max_connections", l.MaxConnections, 1)
+	if inRange("limits.close_idle_above", l.CloseIdleAbove, 0) && okConns && l.CloseIdleAbove != nil && *l.CloseIdleAbove > c.MaxConnections() {
+		p.add("limits.close_idle_above", "%d is above limits.max_connections (%d), so idle connections would never be closed", *l.CloseIdleAbove, c.MaxConnections())
+	}
+	if inRange("limits.max_in_flight", l.MaxInFlight, 1) && okConns && l.MaxInFlight != nil && *l.MaxInFlight > c.MaxConnections() {
+		p.add("limits.max_in_flight", "%d is above limits.max_connections (%d); a connection carries one request at a time", *l.MaxInFlight, c.MaxConnections())
+	}
 }
 
 func checkGrant(p *Problems, path, client string, g Grant) {
