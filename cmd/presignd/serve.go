@@ -54,7 +54,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		// half the collections is worth about 10% of throughput.
 		debug.SetGCPercent(200)
 	}
-	setMemoryLimit(getenv, hostCgroups, log)
 
 	var (
 		cfg *config.Config
@@ -86,6 +85,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			"; browser pages may call it only from loopback origins; never use this in production",
 			"allowed_origins", strings.Join(cfg.CORS.AllowedOrigins, " "))
 	}
+
+	setMemoryLimit(getenv, hostCgroups, log)
 
 	sg, err := newSigner(ctx, cfg, *dev, log)
 	if err != nil {
