@@ -109,12 +109,8 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			stack := debug.Stack()
-			if p, ok := v.(*handlerPanic); ok {
-				v, stack = p.value, p.stack
-			}
 			s.metrics.panics.Inc()
-			s.log.Error("panic in handler", "request_id", requestID(r.Context()), "panic", fmt.Sprint(v), "stack", string(stack))
+			s.log.Error("panic in handler", "request_id", requestID(r.Context()), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			writeError(w, r, s.log, errorf(http.StatusInternalServerError, CodeInternal, "an internal error occurred"))
 		}()
 		next.ServeHTTP(w, r)
