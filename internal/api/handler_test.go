@@ -74,7 +74,14 @@ func secrets() []string {
 // whole answer.
 func postRaw(t *testing.T, url, token, body string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	return sendRaw(t, http.MethodPost, url, token, body)
+}
+
+// sendRaw sends body to url with the method and bearer token (none when empty) and
+// returns the response.
+func sendRaw(t *testing.T, method, url, token, body string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

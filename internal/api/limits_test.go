@@ -303,23 +303,9 @@ func metricsText(t *testing.T, srv *api.Server) string {
 	hs := &http.Server{Handler: srv.AdminHandler()}
 	go func() { _ = hs.Serve(ln) }()
 	defer hs.Close()
-	status, _, body := getRaw(t, "http://"+ln.Addr().String()+"/metrics")
+	status, _, body := sendRaw(t, http.MethodGet, "http://"+ln.Addr().String()+"/metrics", "", "")
 	if status != http.StatusOK {
 		t.Fatalf("GET /metrics: %d", status)
 	}
 	return string(body)
-}
-
-func getRaw(t *testing.T, url string) (int, http.Header, []byte) {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, res.Header, data
 }
