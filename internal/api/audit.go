@@ -24,15 +24,15 @@ func (s *Server) audit(ctx context.Context, c *caller, op string, e auditEntry, 
 	if err != nil {
 		ae := asError(err)
 		reason = ae.Reason
-		switch {
-		case ae.Status == http.StatusForbidden || ae.Status == http.StatusUnprocessableEntity:
+		switch status := ae.Status(); {
+		case status == http.StatusForbidden || status == http.StatusUnprocessableEntity:
 			outcome = outcomeDenied
 			if reason == "" {
 				reason = ae.Code
 			}
-		case ae.Status == http.StatusTooManyRequests:
+		case status == http.StatusTooManyRequests:
 			outcome = outcomeRateLimited
-		case ae.Status < 500:
+		case status < 500:
 			outcome = outcomeInvalid
 			reason = ae.Code
 		default:

@@ -67,7 +67,7 @@ func (s *Server) handleBatch() http.Handler {
 			res, err := s.issue(ctx, c, "presign_batch", &item)
 			if err != nil {
 				e := asError(err)
-				if e.Status >= 500 && e.Cause != nil {
+				if e.Status() >= 500 && e.Cause != nil {
 					s.log.Error("batch item failed", "request_id", requestID(ctx), "item", i, "code", e.Code, "error", e.Cause.Error())
 				}
 				buf.b = appendItemError(buf.b, e)

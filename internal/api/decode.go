@@ -27,16 +27,16 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "the request body is larger than %d bytes", limit)
+			return errorf(CodePayloadTooLarge, "the request body is larger than %d bytes", limit)
 		}
-		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body could not be read")
+		return errorf(CodeInvalidRequest, "the request body could not be read")
 	}
 	return decodeBytes(body, v)
 }
 
 func decodeBytes(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body is empty; send a JSON object")
+		return errorf(CodeInvalidRequest, "the request body is empty; send a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -44,7 +44,7 @@ func decodeBytes(body []byte, v any) error {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body has data after the JSON object")
+		return errorf(CodeInvalidRequest, "the request body has data after the JSON object")
 	}
 	if err := checkFieldNames(body, v); err != nil {
 		return err
@@ -58,7 +58,7 @@ func decodeBytes(body []byte, v any) error {
 		return nil
 	}
 	if !exactText(body) {
-		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body is not valid UTF-8")
+		return errorf(CodeInvalidRequest, "the request body is not valid UTF-8")
 	}
 	return nil
 }
@@ -87,9 +87,9 @@ func checkFieldNames(body []byte, v any) error {
 		name, _ := t.(string)
 		switch {
 		case !names[name]:
-			return errorf(http.StatusBadRequest, CodeInvalidRequest, "unknown field %q (field names are case-sensitive)", clipString(name))
+			return errorf(CodeInvalidRequest, "unknown field %q (field names are case-sensitive)", clipString(name))
 		case seen[name]:
-			return errorf(http.StatusBadRequest, CodeInvalidRequest, "field %s is given twice", name)
+			return errorf(CodeInvalidRequest, "field %s is given twice", name)
 		}
 		seen[name] = true
 		var skip json.RawMessage
@@ -139,18 +139,18 @@ func jsonError(err error) *Error {
 	case errors.As(err, &ae):
 		return ae
 	case errors.As(err, &se):
-		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body is not valid JSON (at byte %d)", se.Offset)
+		return errorf(CodeInvalidRequest, "the request body is not valid JSON (at byte %d)", se.Offset)
 	case errors.As(err, &ue):
 		if ue.Field == "" {
-			return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body must be a JSON object")
+			return errorf(CodeInvalidRequest, "the request body must be a JSON object")
 		}
-		return errorf(http.StatusBadRequest, CodeInvalidRequest, "field %s must be %s, not %s", ue.Field, jsonKind(ue.Type.Kind().String()), ue.Value)
+		return errorf(CodeInvalidRequest, "field %s must be %s, not %s", ue.Field, jsonKind(ue.Type.Kind().String()), ue.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body is not valid JSON (it ends too early)")
+		return errorf(CodeInvalidRequest, "the request body is not valid JSON (it ends too early)")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return errorf(http.StatusBadRequest, CodeInvalidRequest, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return errorf(CodeInvalidRequest, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	default:
-		return errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body is not a valid request")
+		return errorf(CodeInvalidRequest, "the request body is not a valid request")
 	}
 }
 
@@ -281,9 +281,9 @@ func encode(w http.ResponseWriter, status int, v any) {
 var stringType = reflect.TypeFor[string]()
 
 func requiredErr(field string) *Error {
-	return errorf(http.StatusBadRequest, CodeInvalidRequest, "field %s is required", field)
+	return errorf(CodeInvalidRequest, "field %s is required", field)
 }
 
 func fieldErr(field, format string, args ...any) *Error {
-	return errorf(http.StatusBadRequest, CodeInvalidRequest, "field %s %s", field, fmt.Sprintf(format, args...))
+	return errorf(CodeInvalidRequest, "field %s %s", field, fmt.Sprintf(format, args...))
 }

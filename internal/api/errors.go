@@ -32,30 +32,33 @@ const (
 	CodeOverloaded             = "overloaded"
 )
 
-var titles = map[string]string{
-	CodeInvalidRequest:         "Invalid request",
-	CodeInvalidBucket:          "Invalid bucket",
-	CodeInvalidKey:             "Invalid key",
-	CodeInvalidMethod:          "Invalid method",
-	CodeInvalidExpiresIn:       "Invalid expires_in",
-	CodeUnauthenticated:        "Unauthenticated",
-	CodeForbidden:              "Forbidden",
-	CodeNotFound:               "Not found",
-	CodeMethodNotAllowed:       "Method not allowed",
-	CodePayloadTooLarge:        "Payload too large",
-	CodeTTLNotSatisfiable:      "TTL not satisfiable",
-	CodeRateLimited:            "Rate limited",
-	CodeCredentialsUnavailable: "Credentials unavailable",
-	CodeInternal:               "Internal error",
-	CodeUploadNotFound:         "Upload not found",
-	CodeS3Error:                "S3 error",
-	CodeOverloaded:             "Overloaded",
+// problems is the one table of problem codes: each code's HTTP status and title.
+var problems = map[string]struct {
+	status int
+	title  string
+}{
+	CodeInvalidRequest:         {http.StatusBadRequest, "Invalid request"},
+	CodeInvalidBucket:          {http.StatusBadRequest, "Invalid bucket"},
+	CodeInvalidKey:             {http.StatusBadRequest, "Invalid key"},
+	CodeInvalidMethod:          {http.StatusBadRequest, "Invalid method"},
+	CodeInvalidExpiresIn:       {http.StatusBadRequest, "Invalid expires_in"},
+	CodeUnauthenticated:        {http.StatusUnauthorized, "Unauthenticated"},
+	CodeForbidden:              {http.StatusForbidden, "Forbidden"},
+	CodeNotFound:               {http.StatusNotFound, "Not found"},
+	CodeMethodNotAllowed:       {http.StatusMethodNotAllowed, "Method not allowed"},
+	CodePayloadTooLarge:        {http.StatusRequestEntityTooLarge, "Payload too large"},
+	CodeTTLNotSatisfiable:      {http.StatusUnprocessableEntity, "TTL not satisfiable"},
+	CodeRateLimited:            {http.StatusTooManyRequests, "Rate limited"},
+	CodeCredentialsUnavailable: {http.StatusServiceUnavailable, "Credentials unavailable"},
+	CodeInternal:               {http.StatusInternalServerError, "Internal error"},
+	CodeUploadNotFound:         {http.StatusNotFound, "Upload not found"},
+	CodeS3Error:                {http.StatusBadGateway, "S3 error"},
+	CodeOverloaded:             {http.StatusServiceUnavailable, "Overloaded"},
 }
 
 // Error is an API error: what the client is told. The cause, when set, is logged and
 // never sent.
 type Error struct {
-	Status     int
 	Code       string
 	Detail     string
 	Reason     string // forbidden only
@@ -72,8 +75,16 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Cause }
 
-func errorf(status int, code, format string, args ...any) *Error {
-	return &Error{Status: status, Code: code, Detail: fmt.Sprintf(format, args...)}
+func errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Status is the HTTP status of the error's code (500 for a code not in the table).
+func (e *Error) Status() int {
+	if p, ok := problems[e.Code]; ok {
+		return p.status
+	}
+	return http.StatusInternalServerError
 }
 
 // Problem is an RFC 9457 problem document.
@@ -109,30 +120,30 @@ func asError(err error) *Error {
 		if code == "" {
 			code = CodeInvalidRequest
 		}
-		return &Error{Status: http.StatusBadRequest, Code: code, Detail: ie.Detail}
+		return &Error{Code: code, Detail: ie.Detail}
 	case errors.As(err, &de):
-		return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Reason: string(de.Reason), Detail: de.Detail}
+		return &Error{Code: CodeForbidden, Reason: string(de.Reason), Detail: de.Detail}
 	case errors.As(err, &te):
-		return &Error{Status: http.StatusUnprocessableEntity, Code: CodeTTLNotSatisfiable,
+		return &Error{Code: CodeTTLNotSatisfiable,
 			Detail: fmt.Sprintf("strict_ttl is set and the lifetime would be capped by %s to %d seconds", te.CappedBy, te.Effective)}
 	case errors.As(err, &ce):
-		return &Error{Status: http.StatusServiceUnavailable, Code: CodeCredentialsUnavailable,
+		return &Error{Code: CodeCredentialsUnavailable,
 			Detail: "the signing credentials expire too soon to sign a URL; try again shortly", Cause: err}
 	default:
-		return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Detail: "an internal error occurred", Cause: err}
+		return &Error{Code: CodeInternal, Detail: "an internal error occurred", Cause: err}
 	}
 }
 
 // problem builds the document for an API error.
 func (e *Error) problem() Problem {
-	title := titles[e.Code]
+	status, title := e.Status(), problems[e.Code].title
 	if title == "" {
-		title = http.StatusText(e.Status)
+		title = http.StatusText(status)
 	}
 	return Problem{
 		Type:   "urn:presignd:problem:" + e.Code,
 		Title:  title,
-		Status: e.Status,
+		Status: status,
 		Detail: e.Detail,
 		Code:   e.Code,
 		Reason: e.Reason,
@@ -142,7 +153,8 @@ func (e *Error) problem() Problem {
 // writeError is the one place an error becomes a response.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := asError(err)
-	if e.Status >= 500 && e.Cause != nil {
+	status := e.Status()
+	if status >= 500 && e.Cause != nil {
 		log.Error("request failed", "request_id", requestID(r.Context()), "code", e.Code, "error", e.Cause.Error())
 	}
 	h := w.Header()
@@ -155,7 +167,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(e.Status)
+	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // as every other answer
 	_ = enc.Encode(e.problem())

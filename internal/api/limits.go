@@ -39,7 +39,7 @@ func (s *Server) limitInFlight(next http.Handler) http.Handler {
 		if s.inFlight.Add(weight) > limit {
 			s.inFlight.Add(-weight)
 			s.metrics.shed.Inc()
-			e := errorf(http.StatusServiceUnavailable, CodeOverloaded, "presignd is serving as many requests as it may at once; retry after the Retry-After delay")
+			e := errorf(CodeOverloaded, "presignd is serving as many requests as it may at once; retry after the Retry-After delay")
 			e.RetryAfter = 1
 			writeError(w, r, s.log, e)
 			return

@@ -111,7 +111,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			}
 			s.metrics.panics.Inc()
 			s.log.Error("panic in handler", "request_id", requestID(r.Context()), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			writeError(w, r, s.log, errorf(http.StatusInternalServerError, CodeInternal, "an internal error occurred"))
+			writeError(w, r, s.log, errorf(CodeInternal, "an internal error occurred"))
 		}()
 		next.ServeHTTP(w, r)
 	})
@@ -173,7 +173,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			case authMalformed:
 				detail = "the Authorization header is not of the form Bearer <token>"
 			}
-			writeError(w, r, s.log, errorf(http.StatusUnauthorized, CodeUnauthenticated, "%s", detail))
+			writeError(w, r, s.log, errorf(CodeUnauthenticated, "%s", detail))
 			return
 		}
 		if wait := c.take(); wait > 0 {
@@ -207,7 +207,7 @@ func (c *caller) take() time.Duration {
 
 // rateLimited is the problem of a client over its rate limit, retry after d.
 func rateLimited(c *caller, d time.Duration) *Error {
-	e := errorf(http.StatusTooManyRequests, CodeRateLimited, "client %s is over its rate limit; retry later", c.name)
+	e := errorf(CodeRateLimited, "client %s is over its rate limit; retry later", c.name)
 	e.RetryAfter = int(math.Ceil(d.Seconds()))
 	return e
 }

@@ -117,7 +117,7 @@ func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignReque
 func (s *Server) decideFresh(ctx context.Context, st *state, client string, preq policy.Request) (policy.Decision, aws.Credentials, error) {
 	creds, err := st.signer.Credentials(ctx)
 	if err != nil {
-		return policy.Decision{}, creds, &Error{Status: http.StatusServiceUnavailable, Code: CodeCredentialsUnavailable,
+		return policy.Decision{}, creds, &Error{Code: CodeCredentialsUnavailable,
 			Detail: "no usable signing credentials; try again shortly", Cause: err}
 	}
 	s.metrics.credentialsExpiry(creds)
@@ -356,9 +356,9 @@ func readBody(dst []byte, w http.ResponseWriter, r *http.Request, limit int64) (
 		case err != nil:
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return nil, errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "the request body is larger than %d bytes", limit)
+				return nil, errorf(CodePayloadTooLarge, "the request body is larger than %d bytes", limit)
 			}
-			return nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "the request body could not be read")
+			return nil, errorf(CodeInvalidRequest, "the request body could not be read")
 		}
 	}
 }

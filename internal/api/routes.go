@@ -14,7 +14,7 @@ func (s *Server) Handler(admin bool) http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.requestID, s.closeWhenDraining, s.instrument, s.recoverPanics, s.cors)
 	r.NotFound(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
-		return errorf(http.StatusNotFound, CodeNotFound, "there is no such route")
+		return errorf(CodeNotFound, "there is no such route")
 	}))
 	r.MethodNotAllowed(s.methodNotAllowed(r))
 
@@ -42,7 +42,7 @@ func (s *Server) AdminHandler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.requestID, s.closeWhenDraining, s.instrument, s.recoverPanics)
 	r.NotFound(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
-		return errorf(http.StatusNotFound, CodeNotFound, "there is no such route")
+		return errorf(CodeNotFound, "there is no such route")
 	}))
 	r.MethodNotAllowed(s.methodNotAllowed(r))
 	s.adminRoutes(r)
@@ -65,6 +65,6 @@ func (s *Server) methodNotAllowed(routes chi.Routes) http.HandlerFunc {
 			}
 		}
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		return errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "this route accepts only %s", strings.Join(allow, ", "))
+		return errorf(CodeMethodNotAllowed, "this route accepts only %s", strings.Join(allow, ", "))
 	})
 }

@@ -65,7 +65,7 @@ func (s *Server) presignPost(ctx context.Context, c *caller, req *postRequest, e
 	case !req.Bucket.Set:
 		return nil, requiredErr("bucket")
 	case req.Key.Set == req.KeyPrefix.Set:
-		return nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "give exactly one of key and key_prefix")
+		return nil, errorf(CodeInvalidRequest, "give exactly one of key and key_prefix")
 	case req.Filename.Set && !req.KeyPrefix.Set:
 		return nil, fieldErr("filename", "goes with key_prefix only")
 	case req.ContentTypePrefix != nil:
@@ -477,12 +477,12 @@ func s3Problem(err error) error {
 	}
 	switch {
 	case se.Code == "NoSuchUpload":
-		return &Error{Status: http.StatusNotFound, Code: CodeUploadNotFound, Detail: "S3 holds no such multipart upload (it was completed or aborted)", Cause: err}
+		return &Error{Code: CodeUploadNotFound, Detail: "S3 holds no such multipart upload (it was completed or aborted)", Cause: err}
 	case slices.Contains([]string{"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "EntityTooLarge"}, se.Code):
-		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Detail: "S3 refused the upload: " + se.Code + ": " + clipString(se.Message), Cause: err}
+		return &Error{Code: CodeInvalidRequest, Detail: "S3 refused the upload: " + se.Code + ": " + clipString(se.Message), Cause: err}
 	case se.Code == "NoSuchBucket":
-		return &Error{Status: http.StatusBadGateway, Code: CodeS3Error, Detail: "the bucket does not exist in S3", Cause: err}
+		return &Error{Code: CodeS3Error, Detail: "the bucket does not exist in S3", Cause: err}
 	default:
-		return &Error{Status: http.StatusBadGateway, Code: CodeS3Error, Detail: "S3 did not complete the call (" + se.Op + "); try again", Cause: err}
+		return &Error{Code: CodeS3Error, Detail: "S3 did not complete the call (" + se.Op + "); try again", Cause: err}
 	}
 }

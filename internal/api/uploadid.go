@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
 	"strings"
 
 	"github.com/presignd/presignd/internal/signer"
@@ -53,11 +52,11 @@ func uploadMAC(key []byte, payload string) []byte {
 
 // openUpload checks an upload_id and that it belongs to this client, bucket and key.
 func openUpload(key []byte, id, client, bucket, objectKey string) (uploadHandle, error) {
-	bad := errorf(http.StatusBadRequest, CodeInvalidRequest, "upload_id is not one presignd issued for this bucket and key")
+	bad := errorf(CodeInvalidRequest, "upload_id is not one presignd issued for this bucket and key")
 	rest, ok := strings.CutPrefix(id, uploadHandleVersion)
 	if !ok {
 		if strings.HasPrefix(id, "v1.") {
-			return uploadHandle{}, errorf(http.StatusBadRequest, CodeInvalidRequest,
+			return uploadHandle{}, errorf(CodeInvalidRequest,
 				"upload_id is of an earlier version of presignd, which no longer accepts it; start the upload again with POST /v1/multipart/create")
 		}
 		return uploadHandle{}, bad
