@@ -24,7 +24,7 @@ func (*batchRequest) itemsDecodedSeparately() {}
 // The answer is {"results": [...]}, one entry per request in order: the presign
 // response, or {"error": problem}.
 func (s *Server) handleBatch() http.Handler {
-	return s.apiHandler("presign_batch", func(w http.ResponseWriter, r *http.Request) error {
+	return s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		ctx, c := r.Context(), callerFrom(r.Context())
 		var req batchRequest
 		err := decode(w, r, maxBatchBody, &req)

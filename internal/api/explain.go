@@ -64,7 +64,7 @@ func explanation(client string, d policy.Decision, err error) Explanation {
 // when they are what caps the lifetime. Only the caller's own grants are consulted;
 // the request has no field naming another client.
 func (s *Server) handleExplain() http.Handler {
-	return s.apiHandler("explain", func(w http.ResponseWriter, r *http.Request) error {
+	return s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		c := callerFrom(r.Context())
 		var req presignRequest
 		if err := decode(w, r, maxBody, &req); err != nil {

@@ -34,7 +34,7 @@ func infoFrom(ctx context.Context) *requestInfo {
 
 // apiHandler adapts a handler that returns an error to http.Handler; every error
 // becomes a problem response in writeError.
-func (s *Server) apiHandler(_ string, h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+func (s *Server) apiHandler(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			writeError(w, r, s.log, err)
@@ -241,13 +241,14 @@ func callerFrom(ctx context.Context) *caller {
 	return nil
 }
 
-// operationOf names the API operation of a request, for metrics.
+// operationOf names the API operation of a request, for metrics and the audit log:
+// its route pattern without "/v1/", with "_" for "/" (POST /v1/multipart/create is
+// multipart_create). The routes are listed once, in routes.go.
 func operationOf(r *http.Request) string {
-	p := strings.TrimPrefix(r.URL.Path, "/v1/")
-	switch p {
-	case "presign", "presign/batch", "presign/post", "explain",
-		"multipart/create", "multipart/parts", "multipart/complete", "multipart/abort":
-		return strings.ReplaceAll(p, "/", "_")
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p, ok := strings.CutPrefix(rc.RoutePattern(), "/v1/"); ok && p != "" {
+			return strings.ReplaceAll(p, "/", "_")
+		}
 	}
 	return "other"
 }

@@ -53,7 +53,7 @@ type presignResponse struct {
 }
 
 func (s *Server) handlePresign() http.Handler {
-	return s.apiHandler("presign", func(w http.ResponseWriter, r *http.Request) error {
+	return s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		c := callerFrom(r.Context())
 		var req presignRequest
 		if err := decodePresign(w, r, &req); err != nil {

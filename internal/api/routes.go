@@ -13,7 +13,7 @@ import (
 func (s *Server) Handler(admin bool) http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.requestID, s.closeWhenDraining, s.instrument, s.recoverPanics, s.cors)
-	r.NotFound(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
+	r.NotFound(s.apiHandler(func(http.ResponseWriter, *http.Request) error {
 		return errorf(CodeNotFound, "there is no such route")
 	}))
 	r.MethodNotAllowed(s.methodNotAllowed(r))
@@ -41,7 +41,7 @@ func (s *Server) Handler(admin bool) http.Handler {
 func (s *Server) AdminHandler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.requestID, s.closeWhenDraining, s.instrument, s.recoverPanics)
-	r.NotFound(s.apiHandler("", func(http.ResponseWriter, *http.Request) error {
+	r.NotFound(s.apiHandler(func(http.ResponseWriter, *http.Request) error {
 		return errorf(CodeNotFound, "there is no such route")
 	}))
 	r.MethodNotAllowed(s.methodNotAllowed(r))
@@ -57,7 +57,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 
 // methodNotAllowed answers 405 with the Allow header RFC 9110 requires.
 func (s *Server) methodNotAllowed(routes chi.Routes) http.HandlerFunc {
-	return s.apiHandler("", func(w http.ResponseWriter, r *http.Request) error {
+	return s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		var allow []string
 		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
 			if routes.Match(chi.NewRouteContext(), m, r.URL.Path) {

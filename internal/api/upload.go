@@ -264,7 +264,7 @@ func requireBucketKey(bucket, key exactString) error {
 
 // uploadHandler decodes an upload request, runs fn and audits the decision.
 func uploadHandler[Req any, Res any](s *Server, op string, fn func(ctx context.Context, c *caller, req *Req, e *auditEntry) (*Res, error)) http.Handler {
-	return s.apiHandler(op, func(w http.ResponseWriter, r *http.Request) error {
+	return s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		ctx, c := r.Context(), callerFrom(r.Context())
 		req := new(Req)
 		entry := auditEntry{method: policy.MethodPut}
