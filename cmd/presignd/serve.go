@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -88,7 +89,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	setMemoryLimit(getenv, hostCgroups, log)
 
-	sg, err := newSigner(ctx, cfg, *dev, log)
+	parts, err := build(ctx, cfg, nil, *dev, log)
 	if err != nil {
 		return err
 	}
@@ -98,7 +99,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	reg := prometheus.NewRegistry()
 	srv, err := api.New(api.Options{
-		Config: cfg, Signer: sg, Logger: log, Registry: reg, UploadKey: uploadKey,
+		Config: parts.cfg, Signer: parts.signer, Logger: log, Registry: reg, UploadKey: uploadKey,
 		Build: api.BuildInfo{Version: buildVersion(), Revision: buildRevision(), GoVersion: runtime.Version()},
 	})
 	if err != nil {
@@ -143,7 +144,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		select {
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				reload(ctx, srv, *path, *dev, *listen, log)
+				parts = reload(ctx, srv, parts, *path, *dev, *listen, log)
 				continue
 			}
 			log.Info("signal received, draining", "signal", sig.String())
@@ -179,56 +180,67 @@ func drain(srv *api.Server, servers []*http.Server, log *slog.Logger) error {
 	return nil
 }
 
-// reload validates the whole file, and builds a new signer when the s3 or buckets
-// blocks changed, before anything changes; on any error the old config keeps serving.
-func reload(ctx context.Context, srv *api.Server, path string, dev bool, listen string, log *slog.Logger) {
+// reload validates the whole file and builds its running parts before anything
+// changes; on any error the old config keeps serving.
+// It returns the parts in force afterwards.
+func reload(ctx context.Context, srv *api.Server, cur *running, path string, dev bool, listen string, log *slog.Logger) *running {
 	if dev || path == "" {
 		log.Warn("reload ignored: the development config has no file to reload")
-		return
+		return cur
 	}
 	cfg, err := config.Load(path)
-	var sg *signer.Signer
+	if err == nil && listen != "" {
+		cfg.Listen = listen
+	}
+	var parts *running
 	if err == nil {
-		old := srv.Config()
-		if listen != "" {
-			cfg.Listen = listen
-		}
-		if cfg.Listen != old.Listen || cfg.AdminListen != old.AdminListen {
-			log.Warn("listen and admin_listen changes take effect on restart; the current listeners keep serving")
-			cfg.Listen, cfg.AdminListen = old.Listen, old.AdminListen
-		}
-		if cfg.S3 != old.S3 || !sameBuckets(cfg, old) {
-			sg, err = signer.New(ctx, signerConfig(cfg))
-		}
+		parts, err = build(ctx, cfg, cur, dev, log)
 	}
 	if err == nil {
-		var next api.Presigner
-		if sg != nil {
-			next = sg
-		}
-		err = srv.SetConfig(cfg, next)
+		err = srv.SetConfig(parts.cfg, parts.signer)
 	}
 	if err != nil {
 		srv.ReloadResult(false)
 		log.Error("config reload failed; the previous config keeps serving", "error", err.Error())
-		return
+		return cur
 	}
 	srv.ReloadResult(true)
 	log.Info("config reloaded", "clients", len(cfg.Clients))
+	return parts
 }
 
-func sameBuckets(a, b *config.Config) bool {
-	if len(a.Buckets) != len(b.Buckets) {
-		return false
-	}
-	for name, x := range a.Buckets {
-		y, ok := b.Buckets[name]
-		if !ok || x.Region != y.Region || x.Endpoint != y.Endpoint || x.PublicEndpoint != y.PublicEndpoint ||
-			(x.PathStyle == nil) != (y.PathStyle == nil) || (x.PathStyle != nil && *x.PathStyle != *y.PathStyle) {
-			return false
+// running is what a config becomes: the config and the signer for its targets. Start
+// and reload both make it with build.
+type running struct {
+	cfg    *config.Config
+	signer *signer.Signer
+}
+
+// build makes the running parts of a loaded config. prev, when not nil, is what
+// serves now: its listeners stay (listen and admin_listen take effect on restart), and
+// its signer is kept when every bucket resolves to the same target, so that cached
+// credentials and signing keys survive a reload. In dev mode only, a new signer falls
+// back to the example key pair when the credential chain finds nothing.
+func build(ctx context.Context, cfg *config.Config, prev *running, dev bool, log *slog.Logger) (*running, error) {
+	if prev != nil {
+		if cfg.Listen != prev.cfg.Listen || cfg.AdminListen != prev.cfg.AdminListen {
+			log.Warn("listen and admin_listen changes take effect on restart; the current listeners keep serving")
+			cfg.Listen, cfg.AdminListen = prev.cfg.Listen, prev.cfg.AdminListen
+		}
+		if sameTargets(signerConfig(cfg), signerConfig(prev.cfg)) {
+			return &running{cfg: cfg, signer: prev.signer}, nil
 		}
 	}
-	return true
+	sg, err := newSigner(ctx, cfg, dev, log)
+	if err != nil {
+		return nil, err
+	}
+	return &running{cfg: cfg, signer: sg}, nil
+}
+
+// sameTargets reports whether two signer configs sign every bucket alike.
+func sameTargets(a, b signer.Config) bool {
+	return a.Default == b.Default && a.Profile == b.Profile && maps.Equal(a.Buckets, b.Buckets)
 }
 
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
