@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -151,19 +150,12 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// Auth failure reasons, as the metric reports them.
-const (
-	authMissing   = "missing"
-	authMalformed = "malformed"
-	authUnknown   = "unknown_token"
-)
-
-// authenticate finds the caller by the SHA-256 of its bearer token and applies its
-// rate limit: one token per request (a batch takes the rest of its items' tokens
-// itself, see handleBatch).
+// authenticate finds the request's principal and client (identity.go) and applies
+// the client's rate limit: one token per request (a batch takes the rest of its
+// items' tokens itself, see handleBatch).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, reason := s.lookupToken(r.Header.Get("Authorization"))
+		_, c, reason := s.state.Load().identity.identify(r)
 		if c == nil {
 			s.metrics.authFailures.WithLabelValues(reason).Inc()
 			detail := "the bearer token is not valid"
@@ -210,28 +202,6 @@ func rateLimited(c *caller, d time.Duration) *Error {
 	e := errorf(CodeRateLimited, "client %s is over its rate limit; retry later", c.name)
 	e.RetryAfter = int(math.Ceil(d.Seconds()))
 	return e
-}
-
-// lookupToken finds the client whose token hashes to the presented one. The lookup is
-// a map access keyed by the SHA-256 digest, not a comparison of secrets: whatever
-// its timing reveals is about digests, and learning a digest does not give the
-// token, which has at least 128 bits of entropy when made by gen-token. Tokens are
-// never stored or compared themselves.
-func (s *Server) lookupToken(header string) (*caller, string) {
-	if header == "" {
-		return nil, authMissing
-	}
-	scheme, token, ok := strings.Cut(header, " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
-		return nil, authMalformed
-	}
-	var buf [256]byte // hashed without a copy on the heap
-	c, found := s.state.Load().tokens[sha256.Sum256(append(buf[:0], token...))]
-	if !found {
-		return nil, authUnknown
-	}
-	return c, ""
 }
 
 func callerFrom(ctx context.Context) *caller {

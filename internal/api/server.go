@@ -75,8 +75,9 @@ type state struct {
 	signer  Presigner
 	policy  *policy.Policy
 	origins origin.List // browser origins allowed to call the API
-	tokens  map[[sha256.Size]byte]*caller
-	callers map[string]*caller
+	// identity finds who calls; callers are the configured clients by name.
+	identity identities
+	callers  map[string]*caller
 }
 
 // caller is an authenticated client.
@@ -145,7 +146,8 @@ func (s *Server) SetConfig(cfg *config.Config, sg Presigner) error {
 	if err != nil {
 		return err
 	}
-	st := &state{cfg: cfg, signer: sg, policy: pol, origins: origins, tokens: map[[sha256.Size]byte]*caller{}, callers: map[string]*caller{}}
+	st := &state{cfg: cfg, signer: sg, policy: pol, origins: origins, callers: map[string]*caller{}}
+	tokens := staticTokens{}
 	for _, cl := range cfg.Clients {
 		var h [sha256.Size]byte
 		if _, err := hex.Decode(h[:], []byte(cl.TokenSHA256.Reveal())); err != nil {
@@ -161,9 +163,10 @@ func (s *Server) SetConfig(cfg *config.Config, sg Presigner) error {
 				}
 			}
 		}
-		st.tokens[h] = c
+		tokens[h] = c
 		st.callers[cl.Name] = c
 	}
+	st.identity = identities{tokens}
 	s.state.Store(st)
 	s.metrics.setClients(pol.ClientNames())
 	return nil
