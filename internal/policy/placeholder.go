@@ -45,6 +45,3 @@ func Expand(template string, attrs Attributes) (string, error) {
 		rest = rest[open+end+1:]
 	}
 }
-
-// PlaceholderNames lists the placeholders presignd knows.
-var PlaceholderNames = []string{"client"}

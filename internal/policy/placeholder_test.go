@@ -55,12 +55,3 @@ func TestExpand(t *testing.T) {
 		})
 	}
 }
-
-func TestPlaceholderNamesExpand(t *testing.T) {
-	for _, name := range policy.PlaceholderNames {
-		got, err := policy.Expand("x/{"+name+"}/", policy.Attributes{name: "v"})
-		if err != nil || got != "x/v/" {
-			t.Errorf("placeholder %s: got %q, %v; want \"x/v/\"", name, got, err)
-		}
-	}
-}

@@ -17,16 +17,13 @@
 // A grant prefix is a template: "home/{client}/" names the client's identity
 // attribute "client". Templates are expanded with Expand before anything is indexed,
 // so the matcher only ever holds literal prefixes, and a value can never move a
-// prefix boundary (a value with "/" is refused). To add an identity attribute, such as
-// a claim of the caller's token:
-//
-//   - add its name to PlaceholderNames, so that configs may use it;
-//   - give it a value where the attributes are gathered: clientAttributes for a
-//     value fixed per client; for a value that differs per caller, compile the
-//     client's grants for that caller's Attributes with compileClient (and cache the
-//     result by attribute values) before deciding.
-//
-// Neither the index nor Decide changes.
+// prefix boundary (a value with "/" is refused). A name Expand is not given a value
+// for is an error, so the attributes gathered are the placeholders a config may use.
+// To add an identity attribute, such as a claim of the caller's token, give it a value
+// where the attributes are gathered: clientAttributes for a value fixed per client;
+// for a value that differs per caller, compile the client's grants for that caller's
+// Attributes with compileClient (and cache the result by attribute values) before
+// deciding. Neither the index nor Decide changes.
 package policy
 
 import (
