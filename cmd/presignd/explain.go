@@ -13,6 +13,7 @@ import (
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/policy"
+	"github.com/presignd/presignd/internal/signer"
 )
 
 // explainCommand is a policy dry run: which grant allows a request and for how long,
@@ -94,7 +95,7 @@ func checkExplainRequest(req policy.Request) error {
 			return errors.New("--content-length applies only to PUT")
 		}
 	}
-	if req.ContentLength != -1 && (req.ContentLength < 1 || req.ContentLength > 5<<40) {
+	if req.ContentLength != -1 && (req.ContentLength < 1 || req.ContentLength > signer.MaxObjectSize) {
 		return errors.New("--content-length must be between 1 byte and 5 TiB")
 	}
 	return nil

@@ -23,8 +23,6 @@ import (
 // DefaultExpiresIn is the lifetime asked for when a request names none.
 const DefaultExpiresIn = 3600
 
-// maxMetadataBytes is S3's limit on user-defined metadata (names and values).
-const maxMetadataBytes = 2048
 
 type presignRequest struct {
 	Bucket                     exactString       `json:"bucket"`
@@ -243,7 +241,7 @@ func (req *presignRequest) toRequests() (policy.Request, signer.Request, error) 
 	if req.ContentLength != nil {
 		// A length of 0 is never signed (S3 clients send no Content-Length, and no
 		// Content-Type, for an empty body), so such a URL would bind no size at all.
-		if *req.ContentLength < 1 || *req.ContentLength > 5<<40 {
+		if *req.ContentLength < 1 || *req.ContentLength > signer.MaxObjectSize {
 			return none, signer.Request{}, fieldErr("content_length", "must be between 1 byte and 5 TiB (leave it out for an empty object)")
 		}
 		pr.ContentLength, sr.ContentLength = *req.ContentLength, *req.ContentLength
@@ -293,8 +291,8 @@ func checkMetadata(in map[string]string) (map[string]string, error) {
 		out[lk] = v
 		size += len(k) + len(v)
 	}
-	if size > maxMetadataBytes {
-		return nil, fieldErr("metadata", "is %d bytes, above S3's limit of %d", size, maxMetadataBytes)
+	if size > signer.MaxMetadataBytes {
+		return nil, fieldErr("metadata", "is %d bytes, above S3's limit of %d", size, signer.MaxMetadataBytes)
 	}
 	return out, nil
 }

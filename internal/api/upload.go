@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -422,7 +421,7 @@ func (s *Server) multipartComplete(ctx context.Context, c *caller, req *multipar
 		if !ok {
 			return nil, fieldErr("parts", "lists part %d, which S3 does not hold for this upload", p.PartNumber)
 		}
-		if strings.Trim(p.ETag, `"`) != strings.Trim(sp.ETag, `"`) {
+		if !signer.SameETag(p.ETag, sp.ETag) {
 			return nil, fieldErr("parts", "gives an ETag for part %d that does not match the uploaded part", p.PartNumber)
 		}
 		if i > 0 && p.PartNumber <= req.Parts[i-1].PartNumber {
@@ -475,12 +474,12 @@ func s3Problem(err error) error {
 	if !errors.As(err, &se) {
 		return err
 	}
-	switch {
-	case se.Code == "NoSuchUpload":
+	switch se.Fault() {
+	case signer.FaultUploadGone:
 		return &Error{Code: CodeUploadNotFound, Detail: "S3 holds no such multipart upload (it was completed or aborted)", Cause: err}
-	case slices.Contains([]string{"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "EntityTooLarge"}, se.Code):
+	case signer.FaultUploadRefused:
 		return &Error{Code: CodeInvalidRequest, Detail: "S3 refused the upload: " + se.Code + ": " + clipString(se.Message), Cause: err}
-	case se.Code == "NoSuchBucket":
+	case signer.FaultNoBucket:
 		return &Error{Code: CodeS3Error, Detail: "the bucket does not exist in S3", Cause: err}
 	default:
 		return &Error{Code: CodeS3Error, Detail: "S3 did not complete the call (" + se.Op + "); try again", Cause: err}

@@ -27,6 +27,38 @@ type S3Error struct {
 	Err     error
 }
 
+// Fault says what an S3 error means to the caller of presignd.
+type Fault int
+
+const (
+	// FaultS3 is S3 failing or unreachable: the caller may try again.
+	FaultS3 Fault = iota
+	// FaultUploadGone is an upload S3 no longer holds (completed or aborted).
+	FaultUploadGone
+	// FaultUploadRefused is S3 refusing the parts of an upload as they are (a part
+	// missing or too small, out of order): the caller must fix the upload.
+	FaultUploadRefused
+	// FaultNoBucket is a bucket S3 does not have.
+	FaultNoBucket
+)
+
+// Fault classifies the error by S3's error code.
+func (e *S3Error) Fault() Fault {
+	switch e.Code {
+	case "NoSuchUpload":
+		return FaultUploadGone
+	case "InvalidPart", "InvalidPartOrder", "EntityTooSmall", "EntityTooLarge":
+		return FaultUploadRefused
+	case "NoSuchBucket":
+		return FaultNoBucket
+	}
+	return FaultS3
+}
+
+// SameETag reports whether two ETags name the same part, as S3 compares them: with
+// or without their quotes.
+func SameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b, `"`) }
+
 func (e *S3Error) Error() string {
 	if e.Code != "" {
 		return fmt.Sprintf("S3 %s: %s: %s", e.Op, e.Code, e.Message)

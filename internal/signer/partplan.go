@@ -10,9 +10,14 @@ const (
 	MaxPartSize = 5 << 30
 	// MaxParts is the largest number of parts, and the highest part number.
 	MaxParts = 10000
-	// MaxObjectSize is the largest object a multipart upload can assemble.
+	// MaxObjectSize is the largest object S3 stores (and a multipart upload can
+	// assemble); a single PUT is signed up to it too.
 	MaxObjectSize = 5 << 40
 )
+
+// MaxMetadataBytes is S3's limit on an object's user-defined metadata, names and
+// values together.
+const MaxMetadataBytes = 2048
 
 // partSizeStep is what a chosen part size is rounded up to.
 const partSizeStep = 1 << 20
