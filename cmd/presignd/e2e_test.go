@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/presignd/presignd/internal/config"
+	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/s3server"
 	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
@@ -68,7 +69,7 @@ func newE2E(t *testing.T) *e2eEnv {
 		// URLs are bearer secrets and tokens are secrets: neither may reach the log.
 		logs := p.Logs()
 		for _, secret := range []string{"X-Amz-Signature", "X-Amz-Credential", appToken, uploaderToken,
-			config.HashToken(appToken), config.HashToken(uploaderToken), s3server.SecretKey} {
+			config.HashToken(appToken), config.HashToken(uploaderToken), testenv.SecretAccessKey} {
 			if strings.Contains(logs, secret) {
 				t.Errorf("the presignd log contains %q", secret)
 			}
@@ -707,7 +708,7 @@ func TestE2EDevMode(t *testing.T) {
 	if !strings.HasPrefix(put.URL, s.Endpoint+"/dev-bucket/") {
 		t.Errorf("URL %q is not path-style on the versitygw endpoint %s", redactURL(put.URL), s.Endpoint)
 	}
-	if cred := mustParse(t, put.URL).Query().Get("X-Amz-Credential"); !strings.HasPrefix(cred, s3server.AccessKey+"/") {
+	if cred := mustParse(t, put.URL).Query().Get("X-Amz-Credential"); !strings.HasPrefix(cred, testenv.AccessKeyID+"/") {
 		t.Errorf("X-Amz-Credential %q is not the example access key's", cred)
 	}
 	if r := use(t, put.Method, put.URL, put.Headers, []byte("hi")); r.status != http.StatusOK {
@@ -722,7 +723,7 @@ func TestE2EDevMode(t *testing.T) {
 	var warned bool
 	for _, l := range p.LogLines(t) {
 		if l["level"] == "WARN" && strings.Contains(fmt.Sprint(l["msg"]), "NO AWS CREDENTIALS FOUND") &&
-			strings.Contains(fmt.Sprint(l["msg"]), s3server.AccessKey) {
+			strings.Contains(fmt.Sprint(l["msg"]), testenv.AccessKeyID) {
 			warned = true
 		}
 	}
@@ -775,7 +776,7 @@ func TestE2EDevMode(t *testing.T) {
 			}
 		}
 	}
-	if strings.Contains(p.Logs(), s3server.SecretKey) {
+	if strings.Contains(p.Logs(), testenv.SecretAccessKey) {
 		t.Errorf("the log contains the example secret key")
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/presignd/presignd/internal/config"
+	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/s3server"
 	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
@@ -55,12 +56,7 @@ func TestMain(m *testing.M) {
 func runTests(m *testing.M) (int, error) {
 	// Nothing from the machine's AWS setup may reach the tests, and nothing may call
 	// the instance metadata service.
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "AWS_") {
-			os.Unsetenv(name)
-		}
-	}
-	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	testenv.ScrubAWS()
 
 	dir, err := os.MkdirTemp("", "presignd-test-")
 	if err != nil {
@@ -90,7 +86,7 @@ aws_secret_access_key = %s
 
 [profile %s]
 credential_process = %s
-`, profileStatic, s3server.AccessKey, s3server.SecretKey, profileShort, shellQuote(script))
+`, profileStatic, testenv.AccessKeyID, testenv.SecretAccessKey, profileShort, shellQuote(script))
 }
 
 // credentialScript prints temporary credentials in credential_process's format,
@@ -104,7 +100,7 @@ if [ -e %[1]s ]; then
 fi
 exp=$(date -u -d '+%[2]d minutes' '+%%Y-%%m-%%dT%%H:%%M:%%SZ' 2>/dev/null || date -u -v+%[2]dM '+%%Y-%%m-%%dT%%H:%%M:%%SZ')
 printf '{"Version":1,"AccessKeyId":"%[3]s","SecretAccessKey":"%[4]s","SessionToken":"%[5]s","Expiration":"%%s"}\n' "$exp"
-`, shellQuote(failFile), minutes, s3server.AccessKey, s3server.SecretKey, shortSessionToken)
+`, shellQuote(failFile), minutes, testenv.AccessKeyID, testenv.SecretAccessKey, shortSessionToken)
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
