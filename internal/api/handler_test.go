@@ -391,7 +391,7 @@ func (c presignCase) run(t *testing.T, f *fixture) result {
 	}
 	r := f.post(t, token, c.body, header...)
 	if r.status != c.status {
-		t.Fatalf("status: got %d, want %d\nbody: %s", r.status, c.status, clipText(r.body))
+		t.Fatalf("status: got %d, want %d\nbody: %s", r.status, c.status, testenv.Clip(r.body))
 	}
 	if c.status >= 400 {
 		if r.problem.Code != c.code {
@@ -1128,7 +1128,7 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 	expect := func(t *testing.T, r result, status int, code, reason string) {
 		t.Helper()
 		if r.status != status || r.problem.Code != code || r.problem.Reason != reason {
-			t.Fatalf("got %d %q %q, want %d %q %q\nbody: %s", r.status, r.problem.Code, r.problem.Reason, status, code, reason, clipText(r.body))
+			t.Fatalf("got %d %q %q, want %d %q %q\nbody: %s", r.status, r.problem.Code, r.problem.Reason, status, code, reason, testenv.Clip(r.body))
 		}
 	}
 	var got answer

@@ -35,18 +35,20 @@ func ScrubAWS() {
 	os.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
 }
 
-// Clip shortens s to its first max bytes, marking the cut with "…", for a failure
-// message.
-func Clip(s string, max int) string {
+// Clip shortens a body or a message to its first KiB, marking the cut with "…", for
+// a failure message.
+func Clip[T ~string | ~[]byte](s T) string {
+	const max = 1 << 10
 	if len(s) > max {
-		return s[:max] + "…"
+		return string(s[:max]) + "…"
 	}
-	return s
+	return string(s)
 }
 
-// ClipStart shortens s to its last max bytes, marking the cut with "…", for output
-// whose end matters most, such as a log.
-func ClipStart(s string, max int) string {
+// ClipTail shortens a log to its last 8 KiB, marking the cut with "…": the end of a
+// log is what tells why a process failed.
+func ClipTail(s string) string {
+	const max = 8 << 10
 	if len(s) > max {
 		return "…" + s[len(s)-max:]
 	}
