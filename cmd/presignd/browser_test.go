@@ -83,9 +83,9 @@ func TestBrowserUpload(t *testing.T) {
 	clients := clientYAML("web", browserToken,
 		`[{bucket: `+bucketBrowser+`, prefixes: ["web/"], methods: [PUT, GET], max_ttl: 1h, max_content_length: `+strconv.Itoa(browserMax)+`},`+
 			` {bucket: `+bucketNoCORS+`, prefixes: ["web/"], methods: [PUT], max_ttl: 1h}]`)
-	p := startPresignd(t, fmt.Sprintf("cors: {allowed_origins: [%q]}\n", origin)+testConfig(s, profileStatic, clients))
+	p := startPresignd(t, testConfig(clients, configOptions{S3: s, Extra: fmt.Sprintf("cors: {allowed_origins: [%q]}", origin)}))
 	// The same grants behind a presignd that does not list the page's origin.
-	elsewhere := startPresignd(t, "cors: {allowed_origins: [\"http://app.example.com\"]}\n"+testConfig(s, profileStatic, clients))
+	elsewhere := startPresignd(t, testConfig(clients, configOptions{S3: s, Extra: `cors: {allowed_origins: ["http://app.example.com"]}`}))
 	// presignd serve --dev, as the example's README runs it: loopback origins, token dev-token.
 	dev := devPresignd(t, map[string]string{"AWS_ENDPOINT_URL_S3": s.Endpoint, "PRESIGND_DEV_BUCKET": bucketBrowser})
 

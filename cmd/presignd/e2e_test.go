@@ -26,7 +26,6 @@ import (
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/s3server"
-	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
 
 // Bearer tokens of the e2e config's clients.
@@ -64,7 +63,8 @@ func newE2E(t *testing.T) *e2eEnv {
 		s.CreateBucket(t, b)
 	}
 	s.EnableVersioning(t, bucketVersioned)
-	p := startPresignd(t, testConfig(s, profileStatic, e2eClients))
+	// A host name serves for admin_listen as well as an address.
+	p := startPresignd(t, testConfig(e2eClients, configOptions{S3: s, AdminListen: "localhost:0"}))
 	t.Cleanup(func() {
 		// URLs are bearer secrets and tokens are secrets: neither may reach the log.
 		logs := p.Logs()
@@ -653,7 +653,7 @@ func TestE2ECredentialLifetime(t *testing.T) {
 	t.Parallel()
 	s := s3server.Start(t)
 	s.CreateBucket(t, bucketMain)
-	p := startPresignd(t, testConfig(s, profileShort, e2eClients))
+	p := startPresignd(t, testConfig(e2eClients, configOptions{S3: s, Profile: profileShort}))
 
 	before := time.Now()
 	res := p.presign(t, appToken, map[string]any{"bucket": bucketMain, "key": "short/x", "expires_in": 3600})
@@ -785,8 +785,7 @@ func TestE2EDevMode(t *testing.T) {
 func TestServeEphemeralPorts(t *testing.T) {
 	t.Parallel()
 	s := s3server.Start(t)
-	cfg := strings.Replace(testConfig(s, profileStatic, e2eClients), "admin_listen: localhost:0", "admin_listen: 127.0.0.1:0", 1)
-	p := startPresignd(t, cfg)
+	p := startPresignd(t, testConfig(e2eClients, configOptions{S3: s, AdminListen: "127.0.0.1:0"}))
 	if p.URL == p.AdminURL {
 		t.Fatalf("API and admin share %s, want two listeners", p.URL)
 	}
@@ -1039,58 +1038,31 @@ func deref(s *string) string {
 // it cleanly with exit status 0.
 func TestBinary(t *testing.T) {
 	t.Parallel()
-	bin := presigndBinary(t)
-	s := s3server.Start(t)
-	s.CreateBucket(t, bucketMain)
-	cfgPath := filepath.Join(t.TempDir(), "presignd.yaml")
-	writeFile(t, cfgPath, testConfig(s, profileStatic, e2eClients))
-
-	out, err := exec.Command(bin, "version").Output()
+	out, err := exec.Command(presigndBinary(t), "version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "presignd ") {
 		t.Errorf("presignd version: got %q, %v", out, err)
 	}
 
-	cmd := exec.Command(bin, "serve", "--config", cfgPath)
-	cmd.Env = os.Environ() // the hermetic AWS setup of TestMain
-	stderr := &syncbuf.Buffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	exitCode := make(chan int, 1)
-	go func() {
-		err := cmd.Wait()
-		exitCode <- cmd.ProcessState.ExitCode()
-		exited <- err
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	addr, _, err := waitListening(stderr, exitCode)
-	if err != nil {
-		t.Fatalf("presignd did not start: %v; its log:\n%s", err, stderr.String())
-	}
-	p := &presignd{URL: "http://" + addr, stderr: stderr}
+	s := s3server.Start(t)
+	s.CreateBucket(t, bucketMain)
+	p := startProcess(t, testConfig(e2eClients, configOptions{S3: s}))
 	res := p.presign(t, appToken, map[string]any{"bucket": bucketMain, "key": "bin/x", "method": "PUT"})
 	if r := use(t, res.Method, res.URL, res.Headers, []byte("x")); r.status != http.StatusOK {
 		t.Errorf("PUT on a URL from the binary: got %d %s", r.status, testenv.Clip(r.body))
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-exited:
-		exited <- err
-		if err != nil {
-			t.Errorf("after SIGTERM: %v, want exit status 0; log:\n%s", err, stderr.String())
+	case <-p.exited:
+		if p.exitErr != nil {
+			t.Errorf("after SIGTERM: %v, want exit status 0; log:\n%s", p.exitErr, p.Logs())
 		}
 	case <-time.After(60 * time.Second):
-		t.Fatalf("presignd did not exit within 60s of SIGTERM; log:\n%s", stderr.String())
+		t.Fatalf("presignd did not exit within 60s of SIGTERM; log:\n%s", p.Logs())
 	}
-	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
-		t.Errorf("no stopped line in the log:\n%s", stderr.String())
+	if !strings.Contains(p.Logs(), `"msg":"stopped"`) {
+		t.Errorf("no stopped line in the log:\n%s", p.Logs())
 	}
 }

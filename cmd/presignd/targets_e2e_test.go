@@ -32,17 +32,12 @@ func TestE2EBucketTargets(t *testing.T) {
 		`[{bucket: `+bucketMain+`, prefixes: [""], methods: [GET, PUT], max_ttl: 1h},`+
 			` {bucket: `+bucketPublic+`, prefixes: [""], methods: [GET, PUT], max_ttl: 1h},`+
 			` {bucket: `+bucketEU+`, prefixes: [""], methods: [GET], max_ttl: 1h}]`)
-	cfg := testConfig(s, profileStatic, clients)
 	// The public address is the same versitygw on a second port, standing in for the
 	// host callers reach (a proxy, a load balancer).
 	buckets := "buckets:\n" +
 		"  " + bucketPublic + ": {public_endpoint: " + s.PublicEndpoint + "}\n" +
 		"  " + bucketEU + ": {region: eu-west-1}\n"
-	withBuckets := strings.Replace(cfg, "clients:\n", buckets+"clients:\n", 1)
-	if withBuckets == cfg {
-		t.Fatalf("the test config has no clients list to put buckets before:\n%s", cfg)
-	}
-	p := startPresignd(t, withBuckets)
+	p := startPresignd(t, testConfig(clients, configOptions{S3: s, Extra: buckets}))
 
 	primary, public := mustParse(t, s.Endpoint).Host, mustParse(t, s.PublicEndpoint).Host
 	if primary == public {

@@ -68,7 +68,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	s := s3server.Start(t)
 	s.CreateBucket(t, bucketUploads)
 	s.CreateBucket(t, bucketElse)
-	return &uploadEnv{s3: s, p: startPresignd(t, testConfig(s, profileStatic, uploadClients))}
+	return &uploadEnv{s3: s, p: startPresignd(t, testConfig(uploadClients, configOptions{S3: s}))}
 }
 
 // postResult is the 200 body of POST /v1/presign/post.
