@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 // scriptedPage is an HTML page whose script, if a browser runs it, marks the page.
@@ -84,7 +86,7 @@ func TestAttackContentTypeSmuggling(t *testing.T) {
 		put := e.p.presign(t, aliceToken, map[string]any{"bucket": bucketUploads, "key": key, "method": "PUT",
 			"content_type": "text/html", "content_length": len(body), "expires_in": 300})
 		if r := use(t, put.Method, put.URL, put.Headers, body); r.status != http.StatusOK {
-			t.Fatalf("PUT: got %d %s", r.status, clip(r.body))
+			t.Fatalf("PUT: got %d %s", r.status, testenv.Clip(r.body))
 		}
 		if ct, ran := open(t, key); ct != "text/html" || !ran {
 			t.Fatalf("text/html page: content type %q, script ran %v; the detector does not work", ct, ran)
@@ -107,7 +109,7 @@ func TestAttackContentTypeSmuggling(t *testing.T) {
 					t.Fatal(err)
 				}
 				if r := use(t, put.Method, put.URL, put.Headers, body); r.status != http.StatusOK {
-					t.Fatalf("presignd signed %q and S3 refused the PUT: %d %s", ct, r.status, clip(r.body))
+					t.Fatalf("presignd signed %q and S3 refused the PUT: %d %s", ct, r.status, testenv.Clip(r.body))
 				}
 				got, ran := open(t, key)
 				t.Fatalf("presignd signed Content-Type %q under a grant for image/png and text/*; Chromium rendered it as %q, script ran: %v", ct, got, ran)
@@ -124,7 +126,7 @@ func TestAttackContentTypeSmuggling(t *testing.T) {
 					t.Fatal(err)
 				}
 				if r := postForm(t, f, nil, "x.html", body); r.status/100 != 2 {
-					t.Fatalf("presignd signed %q and S3 refused the form: %d %s", ct, r.status, clip(r.body))
+					t.Fatalf("presignd signed %q and S3 refused the form: %d %s", ct, r.status, testenv.Clip(r.body))
 				}
 				got, ran := open(t, key)
 				t.Fatalf("presignd signed a form for Content-Type %q under a grant for image/png and text/*; Chromium rendered it as %q, script ran: %v", ct, got, ran)
@@ -139,7 +141,7 @@ func TestAttackContentTypeSmuggling(t *testing.T) {
 		put := e.p.presign(t, aliceToken, map[string]any{"bucket": bucketUploads, "key": key, "method": "PUT",
 			"content_type": "image/png", "content_length": len(body), "expires_in": 300})
 		if r := use(t, put.Method, put.URL, put.Headers, body); r.status != http.StatusOK {
-			t.Fatalf("PUT: got %d %s", r.status, clip(r.body))
+			t.Fatalf("PUT: got %d %s", r.status, testenv.Clip(r.body))
 		}
 		if ct, ran := open(t, key); ct != "image/png" || ran {
 			t.Errorf("image/png upload: Chromium rendered it as %q, script ran %v; want image/png, no script", ct, ran)
@@ -152,7 +154,7 @@ func wantInvalidContentType(t *testing.T, status int, body []byte, field string)
 	var pr problem
 	_ = json.Unmarshal(body, &pr)
 	if status != http.StatusBadRequest || pr.Code != "invalid_request" || !strings.Contains(pr.Detail, field) {
-		t.Errorf("got %d %s, want 400 invalid_request naming %s", status, clip(body), field)
+		t.Errorf("got %d %s, want 400 invalid_request naming %s", status, testenv.Clip(body), field)
 	}
 }
 
@@ -188,7 +190,7 @@ func TestAttackPostKeyEscapesPrefix(t *testing.T) {
 		t.Fatalf("form key field %q: want a key under uploads/alice/", f.Fields["key"])
 	}
 	if r := postForm(t, f, nil, "x.png", body); r.status/100 != 2 {
-		t.Fatalf("form upload to the key presignd chose: got %d %s", r.status, clip(r.body))
+		t.Fatalf("form upload to the key presignd chose: got %d %s", r.status, testenv.Clip(r.body))
 	}
 	e.wantObject(t, aliceToken, key, body, "image/png")
 }
@@ -212,7 +214,7 @@ func TestAttackPostFormExtraFields(t *testing.T) {
 		f := e.form(t, aliceToken, map[string]any{"bucket": bucketUploads, "key": key, "content_type": "image/png", "expires_in": 300})
 		r := postForm(t, f, extra, "x.png", []byte("png bytes"))
 		if r.status != http.StatusForbidden {
-			t.Errorf("form with %v: got %d %s, want 403 from S3", extra, r.status, clip(r.body))
+			t.Errorf("form with %v: got %d %s, want 403 from S3", extra, r.status, testenv.Clip(r.body))
 		}
 	}
 	e.wantNoObject(t, key)

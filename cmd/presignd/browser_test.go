@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +27,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/presignd/presignd/internal/config"
+	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/s3server"
 	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
@@ -83,9 +83,9 @@ func TestBrowserUpload(t *testing.T) {
 	clients := clientYAML("web", browserToken,
 		`[{bucket: `+bucketBrowser+`, prefixes: ["web/"], methods: [PUT, GET], max_ttl: 1h, max_content_length: `+strconv.Itoa(browserMax)+`},`+
 			` {bucket: `+bucketNoCORS+`, prefixes: ["web/"], methods: [PUT], max_ttl: 1h}]`)
-	p := startPresignd(t, fmt.Sprintf("cors: {allowed_origins: [%q]}\n", origin)+testConfig(s, profileStatic, clients))
+	p := startPresignd(t, testConfig(clients, configOptions{S3: s, Extra: fmt.Sprintf("cors: {allowed_origins: [%q]}", origin)}))
 	// The same grants behind a presignd that does not list the page's origin.
-	elsewhere := startPresignd(t, "cors: {allowed_origins: [\"http://app.example.com\"]}\n"+testConfig(s, profileStatic, clients))
+	elsewhere := startPresignd(t, testConfig(clients, configOptions{S3: s, Extra: `cors: {allowed_origins: ["http://app.example.com"]}`}))
 	// presignd serve --dev, as the example's README runs it: loopback origins, token dev-token.
 	dev := devPresignd(t, map[string]string{"AWS_ENDPOINT_URL_S3": s.Endpoint, "PRESIGND_DEV_BUCKET": bucketBrowser})
 
@@ -304,7 +304,7 @@ func startBrowser(t *testing.T, path string) *browser {
 		cancelTab()
 		cancelAlloc()
 		if t.Failed() {
-			t.Logf("chromium output (without D-Bus complaints):\n%s", clipText(withoutDBus(b.output.String())))
+			t.Logf("chromium output (without D-Bus complaints):\n%s", testenv.ClipTail(withoutDBus(b.output.String())))
 		}
 	})
 	// The first action starts the browser; its context must outlive the test's steps.
@@ -313,10 +313,10 @@ func startBrowser(t *testing.T, path string) *browser {
 	select {
 	case err := <-started:
 		if err != nil {
-			t.Fatalf("starting chromium: %v\n%s", err, clipText(b.output.String()))
+			t.Fatalf("starting chromium: %v\n%s", err, testenv.ClipTail(b.output.String()))
 		}
 	case <-time.After(60 * time.Second):
-		t.Fatalf("chromium did not start within 60s:\n%s", clipText(b.output.String()))
+		t.Fatalf("chromium did not start within 60s:\n%s", testenv.ClipTail(b.output.String()))
 	}
 	messages := chromedp.Console(ctx)
 	go func() {
@@ -340,7 +340,7 @@ func (b *browser) upload(t *testing.T, pageURL, file string) pageStatus {
 	t.Cleanup(func() {
 		if t.Failed() {
 			b.screenshot(t)
-			t.Logf("page console:\n%s", redactSignatures(b.console.String()[consoleFrom:]))
+			t.Logf("page console:\n%s", testenv.RedactSignatures(b.console.String()[consoleFrom:]))
 		}
 	})
 	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
@@ -386,11 +386,6 @@ func (b *browser) screenshot(t *testing.T) {
 	t.Logf("no screenshot: %v", err)
 }
 
-var signatureParam = regexp.MustCompile(`(X-Amz-Signature=)[0-9a-f]+`)
-
-// redactSignatures drops the signatures of pre-signed URLs from browser messages.
-func redactSignatures(s string) string { return signatureParam.ReplaceAllString(s, "${1}…") }
-
 // withoutDBus drops the lines in which Chromium says it found no D-Bus, which it
 // does many times on a machine without a desktop session.
 func withoutDBus(s string) string {
@@ -401,12 +396,4 @@ func withoutDBus(s string) string {
 		}
 	}
 	return strings.Join(keep, "")
-}
-
-func clipText(s string) string {
-	const max = 8 << 10
-	if len(s) > max {
-		return "…" + s[len(s)-max:]
-	}
-	return s
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 // TestStartAndReloadBuildTheSameRuntime: start and SIGHUP make their running parts
@@ -99,7 +100,7 @@ buckets:
 		}
 		for name, r := range map[string]*running{"start": first, "reload": again} {
 			creds, err := r.signer.Credentials(ctx)
-			if err != nil || creds.AccessKeyID != exampleAccessKeyID {
+			if err != nil || creds.AccessKeyID != testenv.AccessKeyID {
 				t.Errorf("%s: credentials %q, %v; want the example key pair", name, creds.AccessKeyID, err)
 			}
 		}

@@ -24,8 +24,8 @@ import (
 	"time"
 
 	"github.com/presignd/presignd/internal/config"
+	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/s3server"
-	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
 
 // Bearer tokens of the e2e config's clients.
@@ -63,12 +63,13 @@ func newE2E(t *testing.T) *e2eEnv {
 		s.CreateBucket(t, b)
 	}
 	s.EnableVersioning(t, bucketVersioned)
-	p := startPresignd(t, testConfig(s, profileStatic, e2eClients))
+	// A host name serves for admin_listen as well as an address.
+	p := startPresignd(t, testConfig(e2eClients, configOptions{S3: s, AdminListen: "localhost:0"}))
 	t.Cleanup(func() {
 		// URLs are bearer secrets and tokens are secrets: neither may reach the log.
 		logs := p.Logs()
 		for _, secret := range []string{"X-Amz-Signature", "X-Amz-Credential", appToken, uploaderToken,
-			config.HashToken(appToken), config.HashToken(uploaderToken), s3server.SecretKey} {
+			config.HashToken(appToken), config.HashToken(uploaderToken), testenv.SecretAccessKey} {
 			if strings.Contains(logs, secret) {
 				t.Errorf("the presignd log contains %q", secret)
 			}
@@ -174,7 +175,7 @@ func (e *e2eEnv) upload(t testing.TB, bucket, key string, body []byte) response 
 	res := e.p.presign(t, appToken, map[string]any{"bucket": bucket, "key": key, "method": "PUT", "expires_in": 300})
 	r := use(t, res.Method, res.URL, res.Headers, body)
 	if r.status != http.StatusOK {
-		t.Fatalf("PUT %q: got %d %s, want 200", key, r.status, clip(r.body))
+		t.Fatalf("PUT %q: got %d %s, want 200", key, r.status, testenv.Clip(r.body))
 	}
 	return r
 }
@@ -240,7 +241,7 @@ func TestE2EAwkwardKeys(t *testing.T) {
 			e.upload(t, bucketMain, key, body)
 			got := e.download(t, bucketMain, key, nil)
 			if got.status != http.StatusOK {
-				t.Fatalf("GET %q: got %d %s, want 200", key, got.status, clip(got.body))
+				t.Fatalf("GET %q: got %d %s, want 200", key, got.status, testenv.Clip(got.body))
 			}
 			if !bytes.Equal(got.body, body) {
 				t.Errorf("GET %q: got %q, want %q", key, got.body, body)
@@ -310,7 +311,7 @@ func TestE2EUploadConstraints(t *testing.T) {
 		}
 
 		if r := use(t, "PUT", res.URL, res.Headers, body); r.status != http.StatusOK {
-			t.Fatalf("PUT with the signed headers: got %d %s, want 200", r.status, clip(r.body))
+			t.Fatalf("PUT with the signed headers: got %d %s, want 200", r.status, testenv.Clip(r.body))
 		}
 		h := head(t, key)
 		if h.status != http.StatusOK {
@@ -348,7 +349,7 @@ func TestE2EUploadConstraints(t *testing.T) {
 			t.Fatalf("HEAD after the refused upload: got %d, want 404", h.status)
 		}
 		if r := use(t, "PUT", res.URL, res.Headers, body); r.status != http.StatusOK {
-			t.Fatalf("PUT of the body the checksum is for: got %d %s, want 200", r.status, clip(r.body))
+			t.Fatalf("PUT of the body the checksum is for: got %d %s, want 200", r.status, testenv.Clip(r.body))
 		}
 		got := e.download(t, bucketMain, key, nil)
 		if !bytes.Equal(got.body, body) {
@@ -371,7 +372,7 @@ func TestE2EUploadConstraints(t *testing.T) {
 		forged := map[string]string{"X-Amz-Meta-Owner": "mallory", "X-Amz-Meta-Project-Id": "p-42"}
 		wantS3Error(t, "PUT with other metadata", use(t, "PUT", res.URL, forged, body), http.StatusForbidden, "SignatureDoesNotMatch")
 		if r := use(t, "PUT", res.URL, res.Headers, body); r.status != http.StatusOK {
-			t.Fatalf("PUT with the signed metadata: got %d %s, want 200", r.status, clip(r.body))
+			t.Fatalf("PUT with the signed metadata: got %d %s, want 200", r.status, testenv.Clip(r.body))
 		}
 		h := head(t, key)
 		for k, v := range map[string]string{"X-Amz-Meta-Owner": "alice", "X-Amz-Meta-Project-Id": "p-42"} {
@@ -388,7 +389,7 @@ func TestE2EUploadConstraints(t *testing.T) {
 			t.Errorf("headers of a plain PUT: got %v, want none", res.Headers)
 		}
 		if q := mustParse(t, res.URL).Query(); q.Get("x-amz-sdk-checksum-algorithm") != "" || q.Get("x-amz-checksum-crc32") != "" {
-			t.Errorf("a plain PUT URL carries a checksum the caller did not ask for: %v", redactQuery(q))
+			t.Errorf("a plain PUT URL carries a checksum the caller did not ask for: %v", testenv.RedactSignatures(q.Encode()))
 		}
 	})
 }
@@ -405,7 +406,7 @@ func TestE2EVersionsHeadDelete(t *testing.T) {
 	}
 
 	if got := e.download(t, bucketVersioned, key, nil); string(got.body) != "second version, longer" {
-		t.Errorf("GET latest: got %d %q, want the second version", got.status, clip(got.body))
+		t.Errorf("GET latest: got %d %q, want the second version", got.status, testenv.Clip(got.body))
 	}
 	if got := e.download(t, bucketVersioned, key, map[string]any{"version_id": id1}); got.status != http.StatusOK || string(got.body) != "first version" {
 		t.Errorf("GET version_id %s: got %d %q, want 200 %q", id1, got.status, got.body, "first version")
@@ -424,20 +425,20 @@ func TestE2EVersionsHeadDelete(t *testing.T) {
 		t.Errorf("method: got %q, want DELETE", delRes.Method)
 	}
 	if d := use(t, delRes.Method, delRes.URL, delRes.Headers, nil); d.status != http.StatusNoContent {
-		t.Fatalf("DELETE version_id %s: got %d %s, want 204", id1, d.status, clip(d.body))
+		t.Fatalf("DELETE version_id %s: got %d %s, want 204", id1, d.status, testenv.Clip(d.body))
 	}
 	if got := e.download(t, bucketVersioned, key, map[string]any{"version_id": id1}); got.status != http.StatusNotFound {
-		t.Errorf("GET of the deleted version: got %d %s, want 404", got.status, clip(got.body))
+		t.Errorf("GET of the deleted version: got %d %s, want 404", got.status, testenv.Clip(got.body))
 	}
 	if got := e.download(t, bucketVersioned, key, map[string]any{"version_id": id2}); string(got.body) != "second version, longer" {
-		t.Errorf("GET of the remaining version: got %d %q", got.status, clip(got.body))
+		t.Errorf("GET of the remaining version: got %d %q", got.status, testenv.Clip(got.body))
 	}
 
 	// DELETE without a version id in an unversioned bucket removes the object.
 	e.upload(t, bucketMain, key, []byte("x"))
 	delRes = e.p.presign(t, appToken, map[string]any{"bucket": bucketMain, "key": key, "method": "DELETE"})
 	if d := use(t, delRes.Method, delRes.URL, delRes.Headers, nil); d.status != http.StatusNoContent {
-		t.Fatalf("DELETE: got %d %s, want 204", d.status, clip(d.body))
+		t.Fatalf("DELETE: got %d %s, want 204", d.status, testenv.Clip(d.body))
 	}
 	if got := e.download(t, bucketMain, key, nil); got.status != http.StatusNotFound {
 		t.Errorf("GET after DELETE: got %d, want 404", got.status)
@@ -460,7 +461,7 @@ func TestE2ERefusedURLs(t *testing.T) {
 		r := use(t, "GET", res.URL, res.Headers, nil)
 		wantS3Error(t, "GET on an expired URL", r, http.StatusForbidden, "AccessDenied")
 		if !strings.Contains(string(r.body), "expired") {
-			t.Errorf("GET on an expired URL: %s does not say it expired", clip(r.body))
+			t.Errorf("GET on an expired URL: %s does not say it expired", testenv.Clip(r.body))
 		}
 	})
 
@@ -468,7 +469,7 @@ func TestE2ERefusedURLs(t *testing.T) {
 		t.Parallel()
 		res := e.p.presign(t, appToken, map[string]any{"bucket": bucketMain, "key": "secret/a.txt"})
 		if r := use(t, "GET", res.URL, nil, nil); r.status != http.StatusOK {
-			t.Fatalf("GET on the untouched URL: got %d %s, want 200", r.status, clip(r.body))
+			t.Fatalf("GET on the untouched URL: got %d %s, want 200", r.status, testenv.Clip(r.body))
 		}
 		u := mustParse(t, res.URL)
 		q := u.Query()
@@ -563,7 +564,7 @@ func TestE2EPolicy(t *testing.T) {
 			t.Errorf("expires_in %d, capped_by %v: want 900 capped by policy (grant max_ttl 15m)", res.ExpiresIn, deref(res.CappedBy))
 		}
 		if r := use(t, res.Method, res.URL, res.Headers, png); r.status != http.StatusOK {
-			t.Fatalf("PUT: got %d %s, want 200", r.status, clip(r.body))
+			t.Fatalf("PUT: got %d %s, want 200", r.status, testenv.Clip(r.body))
 		}
 		if got := e.download(t, bucketMain, "uploads/uploader/a.png", nil); !bytes.Equal(got.body, png) {
 			t.Errorf("GET of the upload: got %d %q, want %q", got.status, got.body, png)
@@ -652,7 +653,7 @@ func TestE2ECredentialLifetime(t *testing.T) {
 	t.Parallel()
 	s := s3server.Start(t)
 	s.CreateBucket(t, bucketMain)
-	p := startPresignd(t, testConfig(s, profileShort, e2eClients))
+	p := startPresignd(t, testConfig(e2eClients, configOptions{S3: s, Profile: profileShort}))
 
 	before := time.Now()
 	res := p.presign(t, appToken, map[string]any{"bucket": bucketMain, "key": "short/x", "expires_in": 3600})
@@ -705,13 +706,13 @@ func TestE2EDevMode(t *testing.T) {
 
 	put := p.presign(t, config.DevToken, map[string]any{"bucket": "dev-bucket", "key": "hello/world.txt", "method": "PUT"})
 	if !strings.HasPrefix(put.URL, s.Endpoint+"/dev-bucket/") {
-		t.Errorf("URL %q is not path-style on the versitygw endpoint %s", redactURL(put.URL), s.Endpoint)
+		t.Errorf("URL %q is not path-style on the versitygw endpoint %s", testenv.RedactSignatures(put.URL), s.Endpoint)
 	}
-	if cred := mustParse(t, put.URL).Query().Get("X-Amz-Credential"); !strings.HasPrefix(cred, s3server.AccessKey+"/") {
+	if cred := mustParse(t, put.URL).Query().Get("X-Amz-Credential"); !strings.HasPrefix(cred, testenv.AccessKeyID+"/") {
 		t.Errorf("X-Amz-Credential %q is not the example access key's", cred)
 	}
 	if r := use(t, put.Method, put.URL, put.Headers, []byte("hi")); r.status != http.StatusOK {
-		t.Fatalf("PUT: got %d %s, want 200", r.status, clip(r.body))
+		t.Fatalf("PUT: got %d %s, want 200", r.status, testenv.Clip(r.body))
 	}
 	get := p.presign(t, config.DevToken, map[string]any{"bucket": "dev-bucket", "key": "hello/world.txt"})
 	if r := use(t, get.Method, get.URL, get.Headers, nil); r.status != http.StatusOK || string(r.body) != "hi" {
@@ -722,7 +723,7 @@ func TestE2EDevMode(t *testing.T) {
 	var warned bool
 	for _, l := range p.LogLines(t) {
 		if l["level"] == "WARN" && strings.Contains(fmt.Sprint(l["msg"]), "NO AWS CREDENTIALS FOUND") &&
-			strings.Contains(fmt.Sprint(l["msg"]), s3server.AccessKey) {
+			strings.Contains(fmt.Sprint(l["msg"]), testenv.AccessKeyID) {
 			warned = true
 		}
 	}
@@ -775,7 +776,7 @@ func TestE2EDevMode(t *testing.T) {
 			}
 		}
 	}
-	if strings.Contains(p.Logs(), s3server.SecretKey) {
+	if strings.Contains(p.Logs(), testenv.SecretAccessKey) {
 		t.Errorf("the log contains the example secret key")
 	}
 }
@@ -784,8 +785,7 @@ func TestE2EDevMode(t *testing.T) {
 func TestServeEphemeralPorts(t *testing.T) {
 	t.Parallel()
 	s := s3server.Start(t)
-	cfg := strings.Replace(testConfig(s, profileStatic, e2eClients), "admin_listen: localhost:0", "admin_listen: 127.0.0.1:0", 1)
-	p := startPresignd(t, cfg)
+	p := startPresignd(t, testConfig(e2eClients, configOptions{S3: s, AdminListen: "127.0.0.1:0"}))
 	if p.URL == p.AdminURL {
 		t.Fatalf("API and admin share %s, want two listeners", p.URL)
 	}
@@ -934,7 +934,7 @@ func TestPresignCommand(t *testing.T) {
 	}
 	rawURL := strings.TrimSuffix(out, "\n")
 	if strings.Contains(rawURL, "\n") || !strings.HasPrefix(rawURL, e.s3.Endpoint+"/") {
-		t.Fatalf("presign printed %q, want one line holding a URL on %s", redactURL(out), e.s3.Endpoint)
+		t.Fatalf("presign printed %q, want one line holding a URL on %s", testenv.RedactSignatures(out), e.s3.Endpoint)
 	}
 	if got := mustParse(t, rawURL).Query().Get("X-Amz-Expires"); got != "300" {
 		t.Errorf("X-Amz-Expires: got %q, want 300", got)
@@ -950,10 +950,10 @@ func TestPresignCommand(t *testing.T) {
 		t.Fatalf("presign --http-method put: got %d, stderr %q", code, errOut)
 	}
 	if r := use(t, "PUT", strings.TrimSpace(out), nil, []byte("put by cli")); r.status != http.StatusOK {
-		t.Fatalf("PUT on the printed URL: got %d %s", r.status, clip(r.body))
+		t.Fatalf("PUT on the printed URL: got %d %s", r.status, testenv.Clip(r.body))
 	}
 	if got := e.download(t, bucketMain, "cli/uploaded.txt", nil); string(got.body) != "put by cli" {
-		t.Errorf("GET after the CLI PUT: got %d %q", got.status, clip(got.body))
+		t.Errorf("GET after the CLI PUT: got %d %q", got.status, testenv.Clip(got.body))
 	}
 
 	for _, tc := range []struct {
@@ -972,7 +972,7 @@ func TestPresignCommand(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCommand(t, tc.env, "", append([]string{"presign"}, tc.args...)...)
 			if code == 0 || out != "" {
-				t.Errorf("got %d %q, want a non-zero exit and nothing on stdout", code, redactURL(out))
+				t.Errorf("got %d %q, want a non-zero exit and nothing on stdout", code, testenv.RedactSignatures(out))
 			}
 			checkSentence(t, errOut)
 			if !strings.Contains(errOut, tc.want) {
@@ -990,16 +990,8 @@ func wantS3Error(t testing.TB, what string, r response, status int, code string)
 	}
 	_ = xml.Unmarshal(r.body, &e)
 	if r.status != status || e.Code != code {
-		t.Errorf("%s: got %d %q, want %d %s (body %s)", what, r.status, e.Code, status, code, clip(r.body))
+		t.Errorf("%s: got %d %q, want %d %s (body %s)", what, r.status, e.Code, status, code, testenv.Clip(r.body))
 	}
-}
-
-// clip shortens an S3 answer for a failure message.
-func clip(b []byte) string {
-	if len(b) > 300 {
-		return string(b[:300]) + "…"
-	}
-	return string(b)
 }
 
 // checkSentence fails unless msg is one line of text ending in a full stop, with
@@ -1035,27 +1027,6 @@ func mustParse(t testing.TB, rawURL string) *url.URL {
 	return u
 }
 
-// redactURL drops the signature from a URL for a failure message.
-func redactURL(s string) string {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	q := u.Query()
-	return u.Scheme + "://" + u.Host + u.EscapedPath() + "?" + redactQuery(q).Encode()
-}
-
-func redactQuery(q url.Values) url.Values {
-	out := url.Values{}
-	for k, v := range q {
-		if k == "X-Amz-Signature" {
-			v = []string{"…"}
-		}
-		out[k] = v
-	}
-	return out
-}
-
 func deref(s *string) string {
 	if s == nil {
 		return "(absent)"
@@ -1067,58 +1038,31 @@ func deref(s *string) string {
 // it cleanly with exit status 0.
 func TestBinary(t *testing.T) {
 	t.Parallel()
-	bin := presigndBinary(t)
-	s := s3server.Start(t)
-	s.CreateBucket(t, bucketMain)
-	cfgPath := filepath.Join(t.TempDir(), "presignd.yaml")
-	writeFile(t, cfgPath, testConfig(s, profileStatic, e2eClients))
-
-	out, err := exec.Command(bin, "version").Output()
+	out, err := exec.Command(presigndBinary(t), "version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "presignd ") {
 		t.Errorf("presignd version: got %q, %v", out, err)
 	}
 
-	cmd := exec.Command(bin, "serve", "--config", cfgPath)
-	cmd.Env = os.Environ() // the hermetic AWS setup of TestMain
-	stderr := &syncbuf.Buffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	exitCode := make(chan int, 1)
-	go func() {
-		err := cmd.Wait()
-		exitCode <- cmd.ProcessState.ExitCode()
-		exited <- err
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	addr, _, err := waitListening(stderr, exitCode)
-	if err != nil {
-		t.Fatalf("presignd did not start: %v; its log:\n%s", err, stderr.String())
-	}
-	p := &presignd{URL: "http://" + addr, stderr: stderr}
+	s := s3server.Start(t)
+	s.CreateBucket(t, bucketMain)
+	p := startProcess(t, testConfig(e2eClients, configOptions{S3: s}))
 	res := p.presign(t, appToken, map[string]any{"bucket": bucketMain, "key": "bin/x", "method": "PUT"})
 	if r := use(t, res.Method, res.URL, res.Headers, []byte("x")); r.status != http.StatusOK {
-		t.Errorf("PUT on a URL from the binary: got %d %s", r.status, clip(r.body))
+		t.Errorf("PUT on a URL from the binary: got %d %s", r.status, testenv.Clip(r.body))
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-exited:
-		exited <- err
-		if err != nil {
-			t.Errorf("after SIGTERM: %v, want exit status 0; log:\n%s", err, stderr.String())
+	case <-p.exited:
+		if p.exitErr != nil {
+			t.Errorf("after SIGTERM: %v, want exit status 0; log:\n%s", p.exitErr, p.Logs())
 		}
 	case <-time.After(60 * time.Second):
-		t.Fatalf("presignd did not exit within 60s of SIGTERM; log:\n%s", stderr.String())
+		t.Fatalf("presignd did not exit within 60s of SIGTERM; log:\n%s", p.Logs())
 	}
-	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
-		t.Errorf("no stopped line in the log:\n%s", stderr.String())
+	if !strings.Contains(p.Logs(), `"msg":"stopped"`) {
+		t.Errorf("no stopped line in the log:\n%s", p.Logs())
 	}
 }

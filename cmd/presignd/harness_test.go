@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/presignd/presignd/internal/config"
+	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/s3server"
 	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
@@ -55,12 +57,7 @@ func TestMain(m *testing.M) {
 func runTests(m *testing.M) (int, error) {
 	// Nothing from the machine's AWS setup may reach the tests, and nothing may call
 	// the instance metadata service.
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "AWS_") {
-			os.Unsetenv(name)
-		}
-	}
-	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	testenv.ScrubAWS()
 
 	dir, err := os.MkdirTemp("", "presignd-test-")
 	if err != nil {
@@ -90,7 +87,7 @@ aws_secret_access_key = %s
 
 [profile %s]
 credential_process = %s
-`, profileStatic, s3server.AccessKey, s3server.SecretKey, profileShort, shellQuote(script))
+`, profileStatic, testenv.AccessKeyID, testenv.SecretAccessKey, profileShort, shellQuote(script))
 }
 
 // credentialScript prints temporary credentials in credential_process's format,
@@ -104,7 +101,7 @@ if [ -e %[1]s ]; then
 fi
 exp=$(date -u -d '+%[2]d minutes' '+%%Y-%%m-%%dT%%H:%%M:%%SZ' 2>/dev/null || date -u -v+%[2]dM '+%%Y-%%m-%%dT%%H:%%M:%%SZ')
 printf '{"Version":1,"AccessKeyId":"%[3]s","SecretAccessKey":"%[4]s","SessionToken":"%[5]s","Expiration":"%%s"}\n' "$exp"
-`, shellQuote(failFile), minutes, s3server.AccessKey, s3server.SecretKey, shortSessionToken)
+`, shellQuote(failFile), minutes, testenv.AccessKeyID, testenv.SecretAccessKey, shortSessionToken)
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
@@ -115,20 +112,45 @@ func clientYAML(name, token, grants string) string {
 	return fmt.Sprintf("  - name: %s\n    token_sha256: %q\n    grants: %s\n", name, config.HashToken(token), grants)
 }
 
-// testConfig is a config for a presignd in front of s, signing with the shared-config
-// profile given ("" for the default chain), on ephemeral ports, stopping without a
-// drain delay. clients is the YAML of the clients list, e.g. from clientYAML.
-func testConfig(s *s3server.Server, profile, clients string) string {
+// configOptions are what differs between the configs of the tests. The zero value
+// is a presignd whose S3 endpoint is never contacted (issuing a URL makes no network
+// call), signing with profileStatic, on ephemeral loopback ports, and stopping
+// without a drain delay.
+type configOptions struct {
+	// S3 is the server to sign for; nil for an endpoint that is never contacted.
+	S3 *s3server.Server
+	// Profile is the shared-config profile to sign with; "" for profileStatic.
+	Profile string
+	// AdminListen is the admin listener's address; "" for 127.0.0.1:0.
+	AdminListen string
+	// Shutdown is the shutdown block; "" for no drain delay and a 5s grace.
+	Shutdown string
+	// Extra is more top-level YAML, such as a cors, limits or buckets block.
+	Extra string
+}
+
+// testConfig is a config with clients, the YAML of the clients list (e.g. from
+// clientYAML), and the rest as o says.
+func testConfig(clients string, o configOptions) string {
+	region, endpoint := "eu-west-1", "http://127.0.0.1:9"
+	if o.S3 != nil {
+		region, endpoint = o.S3.Region, o.S3.Endpoint
+	}
+	extra := o.Extra
+	if extra != "" && !strings.HasSuffix(extra, "\n") {
+		extra += "\n"
+	}
 	return fmt.Sprintf(`listen: 127.0.0.1:0
-admin_listen: localhost:0
-shutdown: {drain_delay: 0s, grace: 5s}
+admin_listen: %s
+shutdown: %s
 s3:
   region: %s
   endpoint: %s
   path_style: true
   profile: %q
-clients:
-%s`, s.Region, s.Endpoint, profile, clients)
+%sclients:
+%s`, cmp.Or(o.AdminListen, "127.0.0.1:0"), cmp.Or(o.Shutdown, "{drain_delay: 0s, grace: 5s}"),
+		region, endpoint, cmp.Or(o.Profile, profileStatic), extra, clients)
 }
 
 // presignd is a presignd running in this process through run().
@@ -204,10 +226,7 @@ func (p *presignd) post(t testing.TB, token, path string, body any) (status int,
 // it when the test ends, expecting exit status 0.
 func startPresignd(t testing.TB, cfgYAML string, extraArgs ...string) *presignd {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "presignd.yaml")
-	if err := os.WriteFile(path, []byte(cfgYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, cfgYAML)
 	args := append([]string{"presignd", "serve", "--config", path}, extraArgs...)
 	p := startRun(t, args, nil)
 	p.ConfigPath = path
@@ -299,14 +318,23 @@ func mapEnv(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
+// writeConfig writes cfgYAML to a file of the test's own and returns its path.
+func writeConfig(t testing.TB, cfgYAML string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "presignd.yaml")
+	writeFile(t, path, cfgYAML)
+	return path
+}
+
 var binary struct {
 	once sync.Once
 	path string
 	err  error
 }
 
-// presigndBinary builds the presignd command once per test binary and returns the
-// path of the executable, for tests that need a real process (signals, exit codes).
+// presigndBinary builds the presignd command once per test binary, with a version
+// and revision set by -X as the Makefile and Dockerfile do, and returns the path of
+// the executable, for tests that need a real process (signals, exit codes).
 func presigndBinary(t testing.TB) string {
 	t.Helper()
 	binary.once.Do(func() {
@@ -316,7 +344,7 @@ func presigndBinary(t testing.TB) string {
 			return
 		}
 		path := filepath.Join(dir, "presignd")
-		cmd := exec.Command("go", "build", "-o", path, ".")
+		cmd := exec.Command("go", "build", "-ldflags", "-X main.version=v9.8.7-test -X main.revision=0123abcd", "-o", path, ".")
 		cmd.Env = append(os.Environ(), "GOWORK=off", "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binary.err = fmt.Errorf("go build: %v\n%s", err, out)
@@ -328,4 +356,80 @@ func presigndBinary(t testing.TB) string {
 		t.Fatalf("building presignd: %v", binary.err)
 	}
 	return binary.path
+}
+
+// process is presignd run as a real process, for signals and exit statuses.
+type process struct {
+	*presignd
+	cmd *exec.Cmd
+	// lines are the log lines as they come, decoded; waitFor reads them.
+	lines chan map[string]any
+	// exited is closed when the process has exited, with exitErr from Wait.
+	exited  chan struct{}
+	exitErr error
+}
+
+// startProcess runs `presignd serve --config FILE` from presigndBinary with cfgYAML
+// as the file and this process's environment (TestMain's hermetic AWS setup), waits
+// until it listens, and kills it when the test ends.
+func startProcess(t testing.TB, cfgYAML string) *process {
+	t.Helper()
+	path := writeConfig(t, cfgYAML)
+	p := &process{
+		presignd: &presignd{ConfigPath: path, stderr: &syncbuf.Buffer{}},
+		lines:    make(chan map[string]any, 1024),
+		exited:   make(chan struct{}),
+	}
+	p.cmd = exec.Command(presigndBinary(t), "serve", "--config", path)
+	p.cmd.Env = os.Environ()
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			fmt.Fprintf(p.stderr, "%s\n", sc.Bytes())
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				select {
+				case p.lines <- m:
+				default:
+				}
+			}
+		}
+		p.exitErr = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		if t.Failed() {
+			t.Logf("presignd log:\n%s", p.Logs())
+		}
+	})
+	m := p.waitFor(t, "listening", 60*time.Second)
+	p.URL, p.AdminURL = "http://"+m["addr"].(string), "http://"+m["admin_addr"].(string)
+	return p
+}
+
+// waitFor returns the next log line whose msg is msg.
+func (p *process) waitFor(t testing.TB, msg string, within time.Duration) map[string]any {
+	t.Helper()
+	timeout := time.After(within)
+	for {
+		select {
+		case m := <-p.lines:
+			if m["msg"] == msg {
+				return m
+			}
+		case <-p.exited:
+			t.Fatalf("presignd exited (%v) before logging %q", p.exitErr, msg)
+		case <-timeout:
+			t.Fatalf("presignd did not log %q within %s", msg, within)
+		}
+	}
 }

@@ -109,7 +109,7 @@ func TestSurgeIsShedNotFailed(t *testing.T) {
 		conns    = 24
 	)
 	limits := "limits: {max_connections: " + strconv.Itoa(maxConns) + ", close_idle_above: " + strconv.Itoa(idleMax) + ", max_in_flight: 2}"
-	p := startPresignd(t, opsConfig(profileStatic, limits, clientYAML("alpha", tokenA, grantsAll)))
+	p := startPresignd(t, testConfig(clientYAML("alpha", tokenA, grantsAll), configOptions{Extra: limits}))
 	addr := strings.TrimPrefix(p.URL, "http://")
 	body := `{"bucket":"media","key":"reports/a.csv"}`
 	req := "POST /v1/presign HTTP/1.1\r\nHost: presignd\r\nAuthorization: Bearer " + tokenA +

@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 // createAnswer is the 200 body of /v1/multipart/create.
@@ -132,7 +134,7 @@ func wantRefused(t testing.TB, what string, r response, err error) {
 	case r.status/100 == 2:
 		t.Errorf("%s: S3 answered %d, want a refusal", what, r.status)
 	default:
-		t.Logf("%s: refused, %d %s", what, r.status, clip(r.body))
+		t.Logf("%s: refused, %d %s", what, r.status, testenv.Clip(r.body))
 	}
 }
 
@@ -238,7 +240,7 @@ func TestUploadMultipartPartsAreBounded(t *testing.T) {
 		}
 		status, _, body := e.p.post(t, bobToken, "/v1/multipart/parts", req)
 		if status == http.StatusOK {
-			t.Errorf("multipart/parts for part 3 of a 2-part upload: got 200 %s, want 400 invalid_request", clip(body))
+			t.Errorf("multipart/parts for part 3 of a 2-part upload: got 200 %s, want 400 invalid_request", testenv.Clip(body))
 		} else {
 			pr := e.refusedAt(t, bobToken, "/v1/multipart/parts", req, http.StatusBadRequest)
 			if pr.Code != "invalid_request" || !strings.Contains(pr.Detail, "part_numbers") {
@@ -252,7 +254,7 @@ func TestUploadMultipartPartsAreBounded(t *testing.T) {
 			from := int64(p.PartNumber-1) * 5 * mib
 			r := use(t, http.MethodPut, p.URL, p.Headers, whole[from:from+sizes[p.PartNumber]])
 			if r.status != http.StatusOK || r.header.Get("ETag") == "" {
-				t.Fatalf("PUT part %d: got %d %s, want 200 with an ETag", p.PartNumber, r.status, clip(r.body))
+				t.Fatalf("PUT part %d: got %d %s, want 200 with an ETag", p.PartNumber, r.status, testenv.Clip(r.body))
 			}
 			done = append(done, map[string]any{"part_number": p.PartNumber, "etag": r.header.Get("ETag")})
 		}

@@ -4,7 +4,6 @@ package main
 // reload, rate limits and the graceful drain.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -32,22 +31,6 @@ import (
 
 	"github.com/presignd/presignd/internal/config"
 )
-
-// opsConfig is a config whose S3 endpoint is never contacted (issuing a URL makes no
-// network call), signing with the static test profile unless profile says otherwise.
-func opsConfig(profile, extra, clients string) string {
-	return fmt.Sprintf(`listen: 127.0.0.1:0
-admin_listen: 127.0.0.1:0
-shutdown: {drain_delay: 0s, grace: 5s}
-s3:
-  region: eu-west-1
-  endpoint: http://127.0.0.1:9
-  path_style: true
-  profile: %q
-%s
-clients:
-%s`, profile, extra, clients)
-}
 
 const (
 	tokenA = "token-for-client-alpha-0123456789"
@@ -108,7 +91,7 @@ next:
 
 func TestMetricsFollowRequests(t *testing.T) {
 	t.Parallel()
-	p := startPresignd(t, opsConfig(profileStatic, "", clientYAML("alpha", tokenA, grantsAll)))
+	p := startPresignd(t, testConfig(clientYAML("alpha", tokenA, grantsAll), configOptions{}))
 
 	steps := []struct {
 		token string
@@ -187,7 +170,7 @@ func TestCredentialOutageRecoversWithoutRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(credentialFailFile) })
-	p := startPresignd(t, opsConfig(profileShort, "", clientYAML("alpha", tokenA, grantsAll)))
+	p := startPresignd(t, testConfig(clientYAML("alpha", tokenA, grantsAll), configOptions{Profile: profileShort}))
 	req := map[string]any{"bucket": "media", "key": "reports/a.csv"}
 
 	if code := getStatus(t, p.AdminURL+"/readyz"); code != http.StatusServiceUnavailable {
@@ -235,7 +218,7 @@ func getStatus(t *testing.T, url string) int {
 func TestRateLimitIsPerClient(t *testing.T) {
 	t.Parallel()
 	clients := clientYAML("alpha", tokenA, grantsAll) + "    rate_limit: {rps: 0.5, burst: 2}\n" + clientYAML("bravo", tokenB, grantsAll)
-	p := startPresignd(t, opsConfig(profileStatic, "", clients))
+	p := startPresignd(t, testConfig(clients, configOptions{}))
 	req := map[string]any{"bucket": "media", "key": "reports/a.csv"}
 	for i := 0; i < 2; i++ {
 		if code, _, body := p.post(t, tokenA, "/v1/presign", req); code != 200 {
@@ -260,120 +243,6 @@ func TestRateLimitIsPerClient(t *testing.T) {
 	}
 }
 
-// process is presignd run as a real process, for signals.
-type process struct {
-	cmd      *exec.Cmd
-	url      string
-	adminURL string
-	cfgPath  string
-	mu       sync.Mutex
-	log      bytes.Buffer
-	lines    chan map[string]any
-	exited   chan struct{}
-	exitErr  error
-}
-
-var versionedBinary struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// buildVersioned builds presignd with a version and revision set by ldflags, as the
-// Makefile and Dockerfile do.
-func buildVersioned(t *testing.T) string {
-	t.Helper()
-	versionedBinary.once.Do(func() {
-		dir, err := os.MkdirTemp(testEnvDir, "bin-")
-		if err != nil {
-			versionedBinary.err = err
-			return
-		}
-		path := filepath.Join(dir, "presignd")
-		cmd := exec.Command("go", "build", "-ldflags", "-X main.version=v9.8.7-test -X main.revision=0123abcd", "-o", path, ".")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			versionedBinary.err = fmt.Errorf("go build: %v\n%s", err, out)
-			return
-		}
-		versionedBinary.path = path
-	})
-	if versionedBinary.err != nil {
-		t.Fatal(versionedBinary.err)
-	}
-	return versionedBinary.path
-}
-
-func startProcess(t *testing.T, cfgYAML string) *process {
-	t.Helper()
-	cfg := filepath.Join(t.TempDir(), "presignd.yaml")
-	if err := os.WriteFile(cfg, []byte(cfgYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cfgPath: cfg, lines: make(chan map[string]any, 1024), exited: make(chan struct{})}
-	p.cmd = exec.Command(buildVersioned(t), "serve", "--config", cfg)
-	p.cmd.Env = os.Environ()
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.log.Write(sc.Bytes())
-			p.log.WriteByte('\n')
-			p.mu.Unlock()
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil {
-				select {
-				case p.lines <- m:
-				default:
-				}
-			}
-		}
-		p.exitErr = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-		if t.Failed() {
-			t.Logf("presignd log:\n%s", p.logs())
-		}
-	})
-	m := p.waitFor(t, "listening", 60*time.Second)
-	p.url, p.adminURL = "http://"+m["addr"].(string), "http://"+m["admin_addr"].(string)
-	return p
-}
-
-func (p *process) logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.String()
-}
-
-// waitFor returns the next log line whose msg is msg.
-func (p *process) waitFor(t *testing.T, msg string, within time.Duration) map[string]any {
-	t.Helper()
-	timeout := time.After(within)
-	for {
-		select {
-		case m := <-p.lines:
-			if m["msg"] == msg {
-				return m
-			}
-		case <-p.exited:
-			t.Fatalf("presignd exited (%v) before logging %q", p.exitErr, msg)
-		case <-timeout:
-			t.Fatalf("presignd did not log %q within %s", msg, within)
-		}
-	}
-}
-
 func postTo(client *http.Client, base, token string, body any) (int, error) {
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/presign", bytes.NewReader(b))
@@ -389,7 +258,7 @@ func postTo(client *http.Client, base, token string, body any) (int, error) {
 
 func TestReloadOnSIGHUP(t *testing.T) {
 	t.Parallel()
-	p := startProcess(t, opsConfig(profileStatic, "", clientYAML("alpha", tokenA, grantsAll)))
+	p := startProcess(t, testConfig(clientYAML("alpha", tokenA, grantsAll), configOptions{}))
 	req := map[string]any{"bucket": "media", "key": "reports/a.csv"}
 
 	// Load from alpha for the whole test: not one request may fail.
@@ -403,7 +272,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 			defer wg.Done()
 			c := &http.Client{Timeout: 10 * time.Second}
 			for ctx.Err() == nil {
-				code, err := postTo(c, p.url, tokenA, req)
+				code, err := postTo(c, p.URL, tokenA, req)
 				sent.Add(1)
 				if err != nil || code != http.StatusOK {
 					failed.Add(1)
@@ -414,8 +283,8 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 
 	// A broken file: the old config keeps serving, the metric says so.
-	broken := opsConfig(profileStatic, "", clientYAML("alpha", tokenA, grantsAll)+clientYAML("bravo", tokenB, `[{bucket: media, methods: [GET], max_ttl: 9d}]`))
-	if err := os.WriteFile(p.cfgPath, []byte(broken), 0o600); err != nil {
+	broken := testConfig(clientYAML("alpha", tokenA, grantsAll)+clientYAML("bravo", tokenB, `[{bucket: media, methods: [GET], max_ttl: 9d}]`), configOptions{})
+	if err := os.WriteFile(p.ConfigPath, []byte(broken), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
@@ -425,27 +294,27 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	if e, _ := m["error"].(string); !strings.Contains(e, "clients[1].grants[0].max_ttl") {
 		t.Errorf("reload error %q does not name clients[1].grants[0].max_ttl", e)
 	}
-	_, fams := scrape(t, p.adminURL+"/metrics")
+	_, fams := scrape(t, p.AdminURL+"/metrics")
 	if got := value(fams, "presignd_config_last_reload_successful", nil); got != 0 {
 		t.Errorf("presignd_config_last_reload_successful after a failed reload = %v, want 0", got)
 	}
-	if code, err := postTo(http.DefaultClient, p.url, tokenB, req); err != nil || code != http.StatusUnauthorized {
+	if code, err := postTo(http.DefaultClient, p.URL, tokenB, req); err != nil || code != http.StatusUnauthorized {
 		t.Errorf("bravo after the failed reload: got %d %v, want 401", code, err)
 	}
 
 	// A good file adding bravo: bravo can sign at once.
-	good := opsConfig(profileStatic, "", clientYAML("alpha", tokenA, grantsAll)+clientYAML("bravo", tokenB, grantsAll))
-	if err := os.WriteFile(p.cfgPath, []byte(good), 0o600); err != nil {
+	good := testConfig(clientYAML("alpha", tokenA, grantsAll)+clientYAML("bravo", tokenB, grantsAll), configOptions{})
+	if err := os.WriteFile(p.ConfigPath, []byte(good), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	p.waitFor(t, "config reloaded", 30*time.Second)
-	if code, err := postTo(http.DefaultClient, p.url, tokenB, req); err != nil || code != http.StatusOK {
+	if code, err := postTo(http.DefaultClient, p.URL, tokenB, req); err != nil || code != http.StatusOK {
 		t.Errorf("bravo after the good reload: got %d %v, want 200", code, err)
 	}
-	_, fams = scrape(t, p.adminURL+"/metrics")
+	_, fams = scrape(t, p.AdminURL+"/metrics")
 	if got := value(fams, "presignd_config_last_reload_successful", nil); got != 1 {
 		t.Errorf("presignd_config_last_reload_successful after a good reload = %v, want 1", got)
 	}
@@ -463,8 +332,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 func TestDrainOnSIGTERM(t *testing.T) {
 	t.Parallel()
 	const drainDelay = 2 * time.Second
-	cfg := strings.Replace(opsConfig(profileStatic, "", clientYAML("alpha", tokenA, grantsAll)),
-		"shutdown: {drain_delay: 0s, grace: 5s}", "shutdown: {drain_delay: 2s, grace: 10s}", 1)
+	cfg := testConfig(clientYAML("alpha", tokenA, grantsAll), configOptions{Shutdown: "{drain_delay: 2s, grace: 10s}"})
 	p := startProcess(t, cfg)
 	req := map[string]any{"bucket": "media", "key": "reports/a.csv"}
 
@@ -494,7 +362,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 					return
 				default:
 				}
-				code, err := postTo(c, p.url, tokenA, req)
+				code, err := postTo(c, p.URL, tokenA, req)
 				at := time.Now().UnixNano()
 				switch {
 				case err == nil && code == http.StatusOK:
@@ -519,7 +387,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 				return
 			case <-time.After(50 * time.Millisecond):
 			}
-			resp, err := http.Get(p.adminURL + "/readyz")
+			resp, err := http.Get(p.AdminURL + "/readyz")
 			if err != nil {
 				continue
 			}
@@ -556,7 +424,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	for _, f := range failures {
 		t.Errorf("request failed: %s", f)
 	}
-	logs := p.logs()
+	logs := p.Logs()
 	for _, msg := range []string{`"msg":"signal received, draining"`, `"msg":"closing listeners"`, `"msg":"stopped"`} {
 		if !strings.Contains(logs, msg) {
 			t.Errorf("the log lacks %s", msg)
@@ -583,15 +451,15 @@ func TestPrometheusScrapesPresignd(t *testing.T) {
 	if err != nil {
 		t.Fatal("the prometheus server is not installed (Debian package prometheus; make test-deps installs it)")
 	}
-	p := startProcess(t, opsConfig(profileStatic, "", clientYAML("alpha", tokenA, grantsAll)))
+	p := startProcess(t, testConfig(clientYAML("alpha", tokenA, grantsAll), configOptions{}))
 	for i := 0; i < 3; i++ {
-		if code, err := postTo(http.DefaultClient, p.url, tokenA, map[string]any{"bucket": "media", "key": "reports/a.csv"}); err != nil || code != 200 {
+		if code, err := postTo(http.DefaultClient, p.URL, tokenA, map[string]any{"bucket": "media", "key": "reports/a.csv"}); err != nil || code != 200 {
 			t.Fatalf("presign: %d %v", code, err)
 		}
 	}
 
 	dir := t.TempDir()
-	admin := strings.TrimPrefix(p.adminURL, "http://")
+	admin := strings.TrimPrefix(p.AdminURL, "http://")
 	promCfg := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(promCfg, []byte(fmt.Sprintf(`global:
   scrape_interval: 1s

@@ -13,6 +13,7 @@ import (
 
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/s3server"
 )
 
@@ -31,17 +32,12 @@ func TestE2EBucketTargets(t *testing.T) {
 		`[{bucket: `+bucketMain+`, prefixes: [""], methods: [GET, PUT], max_ttl: 1h},`+
 			` {bucket: `+bucketPublic+`, prefixes: [""], methods: [GET, PUT], max_ttl: 1h},`+
 			` {bucket: `+bucketEU+`, prefixes: [""], methods: [GET], max_ttl: 1h}]`)
-	cfg := testConfig(s, profileStatic, clients)
 	// The public address is the same versitygw on a second port, standing in for the
 	// host callers reach (a proxy, a load balancer).
 	buckets := "buckets:\n" +
 		"  " + bucketPublic + ": {public_endpoint: " + s.PublicEndpoint + "}\n" +
 		"  " + bucketEU + ": {region: eu-west-1}\n"
-	withBuckets := strings.Replace(cfg, "clients:\n", buckets+"clients:\n", 1)
-	if withBuckets == cfg {
-		t.Fatalf("the test config has no clients list to put buckets before:\n%s", cfg)
-	}
-	p := startPresignd(t, withBuckets)
+	p := startPresignd(t, testConfig(clients, configOptions{S3: s, Extra: buckets}))
 
 	primary, public := mustParse(t, s.Endpoint).Host, mustParse(t, s.PublicEndpoint).Host
 	if primary == public {
@@ -58,7 +54,7 @@ func TestE2EBucketTargets(t *testing.T) {
 			t.Fatalf("PUT URL host: got %s, want the public endpoint's %s", u.Host, public)
 		}
 		if got := use(t, put.Method, put.URL, put.Headers, body); got.status != http.StatusOK {
-			t.Fatalf("PUT through the public endpoint: got %d %s, want 200", got.status, clip(got.body))
+			t.Fatalf("PUT through the public endpoint: got %d %s, want 200", got.status, testenv.Clip(got.body))
 		}
 
 		get := p.presign(t, targetsToken, map[string]any{"bucket": bucketPublic, "key": key, "method": "GET", "expires_in": 300})
@@ -67,14 +63,14 @@ func TestE2EBucketTargets(t *testing.T) {
 		}
 		got := use(t, get.Method, get.URL, get.Headers, nil)
 		if got.status != http.StatusOK || !bytes.Equal(got.body, body) {
-			t.Fatalf("GET through the public endpoint: got %d %q, want 200 %q", got.status, clip(got.body), body)
+			t.Fatalf("GET through the public endpoint: got %d %q, want 200 %q", got.status, testenv.Clip(got.body), body)
 		}
 
 		// The public host is signed: the same URL sent to the primary address fails.
 		moved := mustParse(t, get.URL)
 		moved.Host = primary
 		if r := use(t, http.MethodGet, moved.String(), get.Headers, nil); r.status != http.StatusForbidden {
-			t.Errorf("the public URL sent to the primary address: got %d %s, want 403", r.status, clip(r.body))
+			t.Errorf("the public URL sent to the primary address: got %d %s, want 403", r.status, testenv.Clip(r.body))
 		}
 	})
 

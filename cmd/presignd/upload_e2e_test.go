@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/s3server"
 )
 
@@ -67,7 +68,7 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	s := s3server.Start(t)
 	s.CreateBucket(t, bucketUploads)
 	s.CreateBucket(t, bucketElse)
-	return &uploadEnv{s3: s, p: startPresignd(t, testConfig(s, profileStatic, uploadClients))}
+	return &uploadEnv{s3: s, p: startPresignd(t, testConfig(uploadClients, configOptions{S3: s}))}
 }
 
 // postResult is the 200 body of POST /v1/presign/post.
@@ -168,7 +169,7 @@ func (e *uploadEnv) wantObject(t testing.TB, token, key string, want []byte, con
 	t.Helper()
 	r := e.get(t, token, key)
 	if r.status != http.StatusOK {
-		t.Fatalf("GET %s: got %d %s, want 200", key, r.status, clip(r.body))
+		t.Fatalf("GET %s: got %d %s, want 200", key, r.status, testenv.Clip(r.body))
 	}
 	if !bytes.Equal(r.body, want) {
 		t.Errorf("GET %s: got %d bytes, want the %d bytes uploaded (equal: false)", key, len(r.body), len(want))
@@ -267,7 +268,7 @@ func TestUploadPostForm(t *testing.T) {
 			}
 		}
 		if r := postForm(t, f, nil, "note.txt", body); r.status/100 != 2 {
-			t.Fatalf("form upload: got %d %s, want 2xx", r.status, clip(r.body))
+			t.Fatalf("form upload: got %d %s, want 2xx", r.status, testenv.Clip(r.body))
 		}
 		e.wantObject(t, aliceToken, key, body, "text/plain")
 	})
@@ -288,7 +289,7 @@ func TestUploadPostForm(t *testing.T) {
 		wantS3Error(t, "form upload above the request's own limit", postForm(t, f, nil, "small.txt", randomBytes(t, 101)), http.StatusBadRequest, "EntityTooLarge")
 		e.wantNoObject(t, key)
 		if r := postForm(t, f, nil, "small.txt", randomBytes(t, 100)); r.status/100 != 2 {
-			t.Errorf("form upload at the request's limit: got %d %s, want 2xx", r.status, clip(r.body))
+			t.Errorf("form upload at the request's limit: got %d %s, want 2xx", r.status, testenv.Clip(r.body))
 		}
 	})
 
@@ -313,7 +314,7 @@ func TestUploadPostForm(t *testing.T) {
 		}
 		body := randomBytes(t, 512)
 		if r := postForm(t, f, nil, "cat.png", body); r.status/100 != 2 {
-			t.Fatalf("form upload to %s: got %d %s, want 2xx", f.Key, r.status, clip(r.body))
+			t.Fatalf("form upload to %s: got %d %s, want 2xx", f.Key, r.status, testenv.Clip(r.body))
 		}
 		e.wantObject(t, aliceToken, f.Key, body, "image/png")
 		for _, other := range []string{"uploads/alice/photos/cat.png", "uploads/bob/cat.png", "uploads/alice-evil/cat.png", "cat.png"} {
@@ -446,7 +447,7 @@ func (u *multipartUpload) putParts(t testing.TB, parts ...[]byte) []map[string]a
 		}
 		r := use(t, http.MethodPut, p.URL, p.Headers, parts[i])
 		if r.status != http.StatusOK {
-			t.Fatalf("PUT part %d: got %d %s, want 200", p.PartNumber, r.status, clip(r.body))
+			t.Fatalf("PUT part %d: got %d %s, want 200", p.PartNumber, r.status, testenv.Clip(r.body))
 		}
 		etag := r.header.Get("ETag")
 		if etag == "" {
@@ -688,7 +689,7 @@ func TestUploadMultipart(t *testing.T) {
 		// a part of 1 byte and one of 6 MiB are both stored.
 		for i, size := range []int{1, 6 * mib} {
 			if r := use(t, http.MethodPut, res.Parts[i].URL, nil, randomBytes(t, size)); r.status != http.StatusOK {
-				t.Errorf("PUT of %d bytes to part %d: got %d %s, want 200", size, res.Parts[i].PartNumber, r.status, clip(r.body))
+				t.Errorf("PUT of %d bytes to part %d: got %d %s, want 200", size, res.Parts[i].PartNumber, r.status, testenv.Clip(r.body))
 			}
 		}
 	})

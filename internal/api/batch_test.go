@@ -19,6 +19,7 @@ import (
 
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
 
@@ -41,7 +42,7 @@ func newBatchFixture(t *testing.T) *batchFixture {
 	cfg := perfConfig(t)
 	sg, err := signer.New(t.Context(), signer.Config{
 		Default:     signer.Target{Region: cfg.S3.Region},
-		Credentials: signer.StaticCredentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+		Credentials: signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey),
 		Now:         now,
 	})
 	if err != nil {
@@ -260,7 +261,7 @@ func TestBatch(t *testing.T) {
 					t.Errorf("audit line: got bucket %v key %v, want %s %s", l["bucket"], l["key"], want.Bucket, want.Key)
 				}
 			}
-			if strings.Contains(fmt.Sprint(l), "X-Amz-Signature") || strings.Contains(fmt.Sprint(l), "AKIAIOSFODNN7EXAMPLE") {
+			if strings.Contains(fmt.Sprint(l), "X-Amz-Signature") || strings.Contains(fmt.Sprint(l), testenv.AccessKeyID) {
 				t.Errorf("the audit line holds a URL or a credential: %v", l)
 			}
 		})

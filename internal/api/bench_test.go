@@ -16,6 +16,7 @@ import (
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 // Tokens of the clients of perfConfig.
@@ -63,7 +64,7 @@ func newPerfServer(tb testing.TB, logs io.Writer, now func() time.Time) *api.Ser
 	cfg := perfConfig(tb)
 	sg, err := signer.New(tb.Context(), signer.Config{
 		Default:     signer.Target{Region: cfg.S3.Region},
-		Credentials: signer.StaticCredentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+		Credentials: signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey),
 		Now:         now,
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 func newCORSServer(t *testing.T) http.Handler {
@@ -27,7 +28,7 @@ clients:
 	}
 	sg, err := signer.New(t.Context(), signer.Config{
 		Default:     signer.Target{Region: "us-east-1"},
-		Credentials: signer.StaticCredentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+		Credentials: signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey),
 		Now:         func() time.Time { return time.Date(2026, 11, 22, 20, 0, 0, 0, time.UTC) },
 	})
 	if err != nil {

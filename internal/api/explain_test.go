@@ -20,6 +20,7 @@ import (
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/policy"
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 // Tokens of the clients of explainConfig.
@@ -60,7 +61,7 @@ func explainServer(t *testing.T, creds aws.CredentialsProvider) string {
 		t.Fatalf("explainConfig: %v", err)
 	}
 	if creds == nil {
-		creds = signer.StaticCredentials(exampleAccessKeyID, exampleSecretAccessKey)
+		creds = signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey)
 	}
 	sg, err := signer.New(context.Background(), signer.Config{
 		Default:     signer.Target{Region: cfg.S3.Region, Endpoint: cfg.S3.Endpoint, PathStyle: cfg.S3.PathStyle},
@@ -85,7 +86,7 @@ func postExplain(t *testing.T, base, token, body string) (int, []byte) {
 	t.Helper()
 	status, _, data := postRaw(t, base+"/v1/explain", token, body)
 	// Explaining signs nothing: no URL, signature or credential in any answer.
-	unwanted := []string{"http://", "https://", "X-Amz-", exampleAccessKeyID, exampleSessionToken}
+	unwanted := []string{"http://", "https://", "X-Amz-", testenv.AccessKeyID, exampleSessionToken}
 	if token != "" {
 		unwanted = append(unwanted, token, config.HashToken(token))
 	}
@@ -305,7 +306,7 @@ func (s *sessionCredentials) Retrieve(context.Context) (aws.Credentials, error) 
 	n := int(s.calls.Add(1)) - 1
 	life := s.lifetimes[min(n, len(s.lifetimes)-1)]
 	return aws.Credentials{
-		AccessKeyID: exampleAccessKeyID, SecretAccessKey: exampleSecretAccessKey, SessionToken: exampleSessionToken,
+		AccessKeyID: testenv.AccessKeyID, SecretAccessKey: testenv.SecretAccessKey, SessionToken: exampleSessionToken,
 		Source: "test", CanExpire: true, Expires: explainNow.Add(life),
 	}, nil
 }
@@ -394,7 +395,7 @@ func TestExplainWithTenThousandClients(t *testing.T) {
 	}
 	sg, err := signer.New(context.Background(), signer.Config{
 		Default:     signer.Target{Region: "us-east-1"},
-		Credentials: signer.StaticCredentials(exampleAccessKeyID, exampleSecretAccessKey),
+		Credentials: signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey),
 		Now:         func() time.Time { return explainNow },
 	})
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
 
@@ -33,13 +34,9 @@ const (
 	limitedToken = "test-token-limited-3H9pL5sD2fG8jK1qW4eR"
 )
 
-// The AWS documentation example key pair: URLs signed with it are well formed and work
-// nowhere.
-const (
-	exampleAccessKeyID     = "AKIAIOSFODNN7EXAMPLE"
-	exampleSecretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-	exampleSessionToken    = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN"
-)
+// exampleSessionToken goes with testenv's example key pair where a test needs
+// temporary credentials.
+const exampleSessionToken = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN"
 
 // testNow is the pinned clock of the policy and the signer.
 var testNow = time.Date(2026, 11, 22, 19, 45, 0, 0, time.UTC)
@@ -47,16 +44,7 @@ var testNow = time.Date(2026, 11, 22, 19, 45, 0, 0, time.UTC)
 func TestMain(m *testing.M) {
 	// Nothing in these tests may reach the instance metadata service or read the
 	// developer's own AWS setup.
-	for k, v := range map[string]string{
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_CONFIG_FILE":             os.DevNull,
-		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-	} {
-		os.Setenv(k, v)
-	}
-	for _, k := range []string{"AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
-		os.Unsetenv(k)
-	}
+	testenv.ScrubAWS()
 	os.Exit(m.Run())
 }
 
@@ -65,7 +53,7 @@ func secrets() []string {
 	return []string{
 		reportsToken, limitedToken,
 		config.HashToken(reportsToken), config.HashToken(limitedToken),
-		exampleAccessKeyID, exampleSecretAccessKey, exampleSessionToken,
+		testenv.AccessKeyID, testenv.SecretAccessKey, exampleSessionToken,
 		"X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token",
 	}
 }
@@ -139,7 +127,7 @@ func loadTestConfig(t testing.TB) *config.Config {
 func newSigner(t testing.TB, cfg *config.Config, creds aws.CredentialsProvider) *signer.Signer {
 	t.Helper()
 	if creds == nil {
-		creds = signer.StaticCredentials(exampleAccessKeyID, exampleSecretAccessKey)
+		creds = signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey)
 	}
 	sg, err := signer.New(context.Background(), signer.Config{
 		Default: signer.Target{
@@ -403,7 +391,7 @@ func (c presignCase) run(t *testing.T, f *fixture) result {
 	}
 	r := f.post(t, token, c.body, header...)
 	if r.status != c.status {
-		t.Fatalf("status: got %d, want %d\nbody: %s", r.status, c.status, clipText(r.body))
+		t.Fatalf("status: got %d, want %d\nbody: %s", r.status, c.status, testenv.Clip(r.body))
 	}
 	if c.status >= 400 {
 		if r.problem.Code != c.code {
@@ -522,7 +510,7 @@ func checkIssued(t *testing.T, r result, bucket, key, method string, expiresIn i
 	if got, want := u.query.Get("X-Amz-Expires"), strconv.FormatInt(expiresIn, 10); got != want {
 		t.Errorf("X-Amz-Expires: got %q, want %q", got, want)
 	}
-	if got := u.query.Get("X-Amz-Credential"); !strings.HasPrefix(got, exampleAccessKeyID+"/20261122/us-east-1/s3/aws4_request") {
+	if got := u.query.Get("X-Amz-Credential"); !strings.HasPrefix(got, testenv.AccessKeyID+"/20261122/us-east-1/s3/aws4_request") {
 		t.Errorf("X-Amz-Credential: got %q", got)
 	}
 	var signed []string
@@ -863,7 +851,7 @@ func failingCredentials() aws.CredentialsProvider {
 func expiringCredentials(at time.Time) aws.CredentialsProvider {
 	return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{
-			AccessKeyID: exampleAccessKeyID, SecretAccessKey: exampleSecretAccessKey, SessionToken: exampleSessionToken,
+			AccessKeyID: testenv.AccessKeyID, SecretAccessKey: testenv.SecretAccessKey, SessionToken: exampleSessionToken,
 			Source: "test", CanExpire: true, Expires: at,
 		}, nil
 	})
@@ -1140,7 +1128,7 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 	expect := func(t *testing.T, r result, status int, code, reason string) {
 		t.Helper()
 		if r.status != status || r.problem.Code != code || r.problem.Reason != reason {
-			t.Fatalf("got %d %q %q, want %d %q %q\nbody: %s", r.status, r.problem.Code, r.problem.Reason, status, code, reason, clipText(r.body))
+			t.Fatalf("got %d %q %q, want %d %q %q\nbody: %s", r.status, r.problem.Code, r.problem.Reason, status, code, reason, testenv.Clip(r.body))
 		}
 	}
 	var got answer

@@ -9,6 +9,7 @@ import (
 
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 // smuggledTypes are content types that a browser can read as another type than the
@@ -76,7 +77,7 @@ func TestContentTypeSmugglingOnEveryRoute(t *testing.T) {
 		r := f.postTo(t, "/v1/presign/batch", reportsToken, `{"requests":[`+strings.Join(items, ",")+`]}`)
 		var got answer
 		if err := json.Unmarshal(r.body, &got); err != nil || len(got.Results) != len(smuggledTypes) {
-			t.Fatalf("got %d %s", r.status, clipText(r.body))
+			t.Fatalf("got %d %s", r.status, testenv.Clip(r.body))
 		}
 		for i, raw := range got.Results {
 			if !strings.Contains(string(raw), `"code":"invalid_request"`) {
@@ -88,10 +89,10 @@ func TestContentTypeSmugglingOnEveryRoute(t *testing.T) {
 	t.Run("what was checked is what is signed", func(t *testing.T) {
 		r := f.post(t, reportsToken, `{"bucket":"media","key":"uploads/a.txt","method":"PUT","content_length":10,"content_type":"TEXT/Plain; charset=\"utf-8\""}`)
 		if r.status != 200 || r.presigned.Headers["Content-Type"] != `TEXT/Plain; charset="utf-8"` {
-			t.Fatalf("got %d %s, want the type signed as given", r.status, clipText(r.body))
+			t.Fatalf("got %d %s, want the type signed as given", r.status, testenv.Clip(r.body))
 		}
 		if r := f.post(t, reportsToken, `{"bucket":"media","key":"uploads/a.svg","method":"PUT","content_length":10,"content_type":"image/svg+xml"}`); r.problem.Reason != "content_type_not_allowed" {
-			t.Errorf("image/svg+xml under image/png and text/*: got %d %s, want content_type_not_allowed", r.status, clipText(r.body))
+			t.Errorf("image/svg+xml under image/png and text/*: got %d %s, want content_type_not_allowed", r.status, testenv.Clip(r.body))
 		}
 	})
 
@@ -103,7 +104,7 @@ func TestContentTypeSmugglingOnEveryRoute(t *testing.T) {
 		} {
 			r := f.postTo(t, "/v1/presign/post", reportsToken, body)
 			if r.status != 400 || r.problem.Code != "invalid_request" || !strings.Contains(r.problem.Detail, "content_type_prefix") {
-				t.Errorf("%s: got %d %s, want 400 invalid_request naming content_type_prefix", body, r.status, clipText(r.body))
+				t.Errorf("%s: got %d %s, want 400 invalid_request naming content_type_prefix", body, r.status, testenv.Clip(r.body))
 			}
 		}
 	})
@@ -156,7 +157,7 @@ func TestPostPolicyFixesTheKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, r := post(t, tc.body)
 			if r.status != 200 {
-				t.Fatalf("got %d %s", r.status, clipText(r.body))
+				t.Fatalf("got %d %s", r.status, testenv.Clip(r.body))
 			}
 			var prefix string
 			_ = json.Unmarshal([]byte(strings.Replace(tc.body, `"key_prefix"`, `"p"`, 1)), &struct {
@@ -205,7 +206,7 @@ func TestPostPolicyFixesTheKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, r := post(t, tc.body)
 			if r.problem.Code != tc.code || !strings.Contains(r.problem.Detail, tc.field) {
-				t.Errorf("got %d %s, want %s naming %q", r.status, clipText(r.body), tc.code, tc.field)
+				t.Errorf("got %d %s, want %s naming %q", r.status, testenv.Clip(r.body), tc.code, tc.field)
 			}
 		})
 	}
@@ -220,7 +221,7 @@ func TestRealRoutesCountTheirNotFound(t *testing.T) {
 	r := f.postTo(t, "/v1/multipart/create", reportsToken, `{"bucket":"media","key":"drop/big.bin"}`)
 	var got answer
 	if err := json.Unmarshal(r.body, &got); err != nil || r.status != 200 {
-		t.Fatalf("create: got %d %s", r.status, clipText(r.body))
+		t.Fatalf("create: got %d %s", r.status, testenv.Clip(r.body))
 	}
 	if len(r.audit) != 1 || r.audit[0].num("expires_in") != 0 || r.audit[0].num("requested_ttl") != 0 {
 		t.Errorf("create audit: got %v, want expires_in and requested_ttl 0 (nothing is signed)", r.audit)
@@ -228,7 +229,7 @@ func TestRealRoutesCountTheirNotFound(t *testing.T) {
 	s3.set(nil, &signer.S3Error{Op: "AbortMultipartUpload", Code: "NoSuchUpload", Message: "gone", Status: 404})
 	r = f.postTo(t, "/v1/multipart/abort", reportsToken, `{"bucket":"media","key":"drop/big.bin","upload_id":`+quote(got.UploadID)+`}`)
 	if r.status != 404 || r.problem.Code != "upload_not_found" {
-		t.Fatalf("abort: got %d %s, want 404 upload_not_found", r.status, clipText(r.body))
+		t.Fatalf("abort: got %d %s, want 404 upload_not_found", r.status, testenv.Clip(r.body))
 	}
 	if r := f.postTo(t, "/v1/no/such/route", reportsToken, `{}`); r.status != 404 {
 		t.Fatalf("unknown route: got %d", r.status)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/presignd/presignd/internal/api"
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 const mib = 1 << 20
@@ -40,7 +41,7 @@ func decodeOK[T any](t *testing.T, r result) T {
 	t.Helper()
 	var v T
 	if r.status != 200 {
-		t.Fatalf("got %d %s, want 200", r.status, clipText(r.body))
+		t.Fatalf("got %d %s, want 200", r.status, testenv.Clip(r.body))
 	}
 	if err := json.Unmarshal(r.body, &v); err != nil {
 		t.Fatalf("decoding %s: %v", r.body, err)
@@ -229,7 +230,7 @@ func TestMultipartUploadIDSealsThePartSize(t *testing.T) {
 	// The test's own sealing is presignd's, so that the cases below differ from a
 	// genuine id only in what they change.
 	if r := parts(seal(t, "v2", payload)); r.status != 200 {
-		t.Fatalf("the payload resealed by the test: got %d %s, want 200", r.status, clipText(r.body))
+		t.Fatalf("the payload resealed by the test: got %d %s, want 200", r.status, testenv.Clip(r.body))
 	}
 
 	t.Run("a changed part size", func(t *testing.T) {

@@ -26,6 +26,8 @@ import (
 	"github.com/pb33f/libopenapi-validator/schema_validation"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 // specFile is the API description, kept at the root of the repository beside routes.go's
@@ -104,7 +106,7 @@ func (s *openAPI) check(t testing.TB, req *http.Request, res *http.Response, bod
 	r := *res
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if ok, errs := s.validator.ValidateHttpResponse(req, &r); !ok {
-		t.Errorf("%s %s → %d does not match openapi.yaml:\n%s\nbody: %s", req.Method, req.URL.Path, res.StatusCode, describe(errs), clipText(body))
+		t.Errorf("%s %s → %d does not match openapi.yaml:\n%s\nbody: %s", req.Method, req.URL.Path, res.StatusCode, describe(errs), testenv.Clip(body))
 	}
 	return path
 }
@@ -124,7 +126,7 @@ func (s *openAPI) checkComponentResponse(t testing.TB, name string, req *http.Re
 		return
 	}
 	if ok, errs := s.schemas.ValidateSchemaBytes(mt.Schema.Schema(), body); !ok {
-		t.Errorf("%s %s → %d body does not match components.responses.%s:\n%s\nbody: %s", req.Method, req.URL.Path, res.StatusCode, name, describe(errs), clipText(body))
+		t.Errorf("%s %s → %d body does not match components.responses.%s:\n%s\nbody: %s", req.Method, req.URL.Path, res.StatusCode, name, describe(errs), testenv.Clip(body))
 	}
 	if ok, errs := responses.ValidateResponseHeaders(req, res, spec.Headers, req.URL.Path, fmt.Sprint(res.StatusCode), s.options...); !ok {
 		t.Errorf("%s %s → %d headers do not match components.responses.%s:\n%s", req.Method, req.URL.Path, res.StatusCode, name, describe(errs))
@@ -158,13 +160,6 @@ func describe(errs []*verrors.ValidationError) string {
 		}
 	}
 	return b.String()
-}
-
-func clipText(b []byte) string {
-	if len(b) > 600 {
-		return string(b[:600]) + "…"
-	}
-	return string(b)
 }
 
 // TestOpenAPIDocumentIsValid checks openapi.yaml against the OpenAPI 3.1 schema.

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 // countingProvider hands out new credentials on every call and counts the calls.
@@ -27,7 +28,7 @@ func (p *countingProvider) Retrieve(context.Context) (aws.Credentials, error) {
 	}
 	return aws.Credentials{
 		AccessKeyID:     fmt.Sprintf("ASIAEXAMPLE%d", n),
-		SecretAccessKey: exampleSecretAccessKey,
+		SecretAccessKey: testenv.SecretAccessKey,
 		SessionToken:    fmt.Sprintf("token-%d", n),
 		Source:          "counting",
 	}, nil

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 // TestDeriveSigningKeyKnownAnswer checks the key derivation against the example of
@@ -71,7 +73,7 @@ func testSigner(t *testing.T) *Signer {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	s, err := New(context.Background(), Config{
 		Default:     Target{Region: "us-east-1"},
-		Credentials: StaticCredentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+		Credentials: StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey),
 	})
 	if err != nil {
 		t.Fatal(err)

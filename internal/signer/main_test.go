@@ -15,12 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/presignd/presignd/internal/signer"
-)
-
-// The AWS documentation example key pair.
-const (
-	exampleAccessKeyID     = "AKIAIOSFODNN7EXAMPLE"
-	exampleSecretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 // signingTime is the pinned clock of the known-answer tests.
@@ -30,19 +25,12 @@ func TestMain(m *testing.M) {
 	// Keep the developer's AWS environment out of the tests: no endpoint, region,
 	// profile or FIPS/dual-stack setting may change what is signed, and nothing may
 	// reach the instance metadata service.
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "AWS_") {
-			os.Unsetenv(name)
-		}
-	}
-	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	os.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	os.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	testenv.ScrubAWS()
 	os.Exit(m.Run())
 }
 
 func exampleCredentials() aws.Credentials {
-	return aws.Credentials{AccessKeyID: exampleAccessKeyID, SecretAccessKey: exampleSecretAccessKey, Source: "test"}
+	return aws.Credentials{AccessKeyID: testenv.AccessKeyID, SecretAccessKey: testenv.SecretAccessKey, Source: "test"}
 }
 
 // newSigner builds a Signer with a pinned clock and the example key pair as its provider.
@@ -52,7 +40,7 @@ func newSigner(t testing.TB, cfg signer.Config) *signer.Signer {
 		cfg.Now = func() time.Time { return signingTime }
 	}
 	if cfg.Credentials == nil {
-		cfg.Credentials = signer.StaticCredentials(exampleAccessKeyID, exampleSecretAccessKey)
+		cfg.Credentials = signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey)
 	}
 	s, err := signer.New(context.Background(), cfg)
 	if err != nil {
@@ -236,16 +224,16 @@ func uriEncode(s string, encodeSlash bool) string {
 func TestVerifierKnownAnswer(t *testing.T) {
 	const docURL = "https://examplebucket.s3.amazonaws.com/test.txt" +
 		"?X-Amz-Algorithm=AWS4-HMAC-SHA256" +
-		"&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request" +
+		"&X-Amz-Credential=" + testenv.AccessKeyID + "%2F20130524%2Fus-east-1%2Fs3%2Faws4_request" +
 		"&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host" +
 		"&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
-	verifySignature(t, "GET", docURL, nil, exampleSecretAccessKey)
+	verifySignature(t, "GET", docURL, nil, testenv.SecretAccessKey)
 
 	// And it must reject a URL whose signature does not hold.
 	ft := &fakeT{TB: t}
 	func() {
 		defer func() { _ = recover() }()
-		verifySignature(ft, "GET", strings.Replace(docURL, "86400", "86401", 1), nil, exampleSecretAccessKey)
+		verifySignature(ft, "GET", strings.Replace(docURL, "86400", "86401", 1), nil, testenv.SecretAccessKey)
 	}()
 	if !ft.failed {
 		t.Fatal("verifySignature accepted a URL whose X-Amz-Expires was changed after signing")

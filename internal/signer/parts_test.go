@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 const exampleUploadID = "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA"
@@ -73,7 +74,7 @@ func TestPresignPartsSignedHeaders(t *testing.T) {
 					t.Errorf("part %d: query parameters %q, want %q", p.PartNumber, params, want)
 				}
 				assertNoUnaskedChecksum(t, signer.Presigned{URL: p.URL, Headers: p.Headers}, false)
-				verifySignature(t, "PUT", p.URL, p.Headers, exampleSecretAccessKey)
+				verifySignature(t, "PUT", p.URL, p.Headers, testenv.SecretAccessKey)
 			}
 		})
 	}
@@ -95,7 +96,7 @@ func TestPresignPartsURLGolden(t *testing.T) {
 	}
 	const want = "https://examplebucket.s3.us-east-1.amazonaws.com/reports/2026/q3%20summary.csv" +
 		"?X-Amz-Algorithm=AWS4-HMAC-SHA256" +
-		"&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261122%2Fus-east-1%2Fs3%2Faws4_request" +
+		"&X-Amz-Credential=" + testenv.AccessKeyID + "%2F20261122%2Fus-east-1%2Fs3%2Faws4_request" +
 		"&X-Amz-Date=20261122T190000Z" +
 		"&X-Amz-Expires=900" +
 		"&X-Amz-SignedHeaders=content-length%3Bhost" +
@@ -162,7 +163,7 @@ func TestPresignPartsConcurrent(t *testing.T) {
 			if p.PartNumber != req.PartNumbers[i] || q["partNumber"] != fmt.Sprint(req.PartNumbers[i]) || q["uploadId"] != req.UploadID {
 				t.Errorf("part %d: URL has partNumber %q and uploadId %q", p.PartNumber, q["partNumber"], q["uploadId"])
 			}
-			verifySignature(t, "PUT", p.URL, nil, exampleSecretAccessKey)
+			verifySignature(t, "PUT", p.URL, nil, testenv.SecretAccessKey)
 		}
 	}
 }

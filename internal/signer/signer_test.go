@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 const (
@@ -201,7 +202,7 @@ func TestPresignSignedHeaders(t *testing.T) {
 					t.Errorf("X-Amz-* query parameters = %q, want %q", signing, want)
 				}
 				assertNoUnaskedChecksum(t, p, req.ChecksumSHA256 != "")
-				verifySignature(t, p.Method, p.URL, p.Headers, exampleSecretAccessKey)
+				verifySignature(t, p.Method, p.URL, p.Headers, testenv.SecretAccessKey)
 			})
 		}
 	}
@@ -248,7 +249,7 @@ func TestPresignURLGolden(t *testing.T) {
 			mutate: func(*signer.Request) {},
 			wantURL: "https://examplebucket.s3.us-east-1.amazonaws.com/reports/2026/q3%20summary.csv" +
 				"?X-Amz-Algorithm=AWS4-HMAC-SHA256" +
-				"&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261122%2Fus-east-1%2Fs3%2Faws4_request" +
+				"&X-Amz-Credential=" + testenv.AccessKeyID + "%2F20261122%2Fus-east-1%2Fs3%2Faws4_request" +
 				"&X-Amz-Date=20261122T190000Z" +
 				"&X-Amz-Expires=3600" +
 				"&X-Amz-SignedHeaders=host" +
@@ -266,7 +267,7 @@ func TestPresignURLGolden(t *testing.T) {
 			},
 			wantURL: "https://examplebucket.s3.us-east-1.amazonaws.com/reports/2026/q3%20summary.csv" +
 				"?X-Amz-Algorithm=AWS4-HMAC-SHA256" +
-				"&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261122%2Fus-east-1%2Fs3%2Faws4_request" +
+				"&X-Amz-Credential=" + testenv.AccessKeyID + "%2F20261122%2Fus-east-1%2Fs3%2Faws4_request" +
 				"&X-Amz-Date=20261122T190000Z" +
 				"&X-Amz-Expires=3600" +
 				"&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-checksum-sha256%3Bx-amz-meta-owner" +
@@ -285,7 +286,7 @@ func TestPresignURLGolden(t *testing.T) {
 			},
 			wantURL: "https://logs-eu.s3.eu-west-1.amazonaws.com/2026/11/22/app%20%281%29%2B%C3%A4.log" +
 				"?X-Amz-Algorithm=AWS4-HMAC-SHA256" +
-				"&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261122%2Feu-west-1%2Fs3%2Faws4_request" +
+				"&X-Amz-Credential=" + testenv.AccessKeyID + "%2F20261122%2Feu-west-1%2Fs3%2Faws4_request" +
 				"&X-Amz-Date=20261122T190000Z" +
 				"&X-Amz-Expires=604800" +
 				"&X-Amz-Security-Token=FwoGZXIvYXdzEXAMPLE%2Fsession%2Btoken%3D" +
@@ -304,7 +305,7 @@ func TestPresignURLGolden(t *testing.T) {
 			},
 			wantURL: "https://s3.us-east-1.amazonaws.com/media.example.com/reports/2026/q3%20summary.csv" +
 				"?X-Amz-Algorithm=AWS4-HMAC-SHA256" +
-				"&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261122%2Fus-east-1%2Fs3%2Faws4_request" +
+				"&X-Amz-Credential=" + testenv.AccessKeyID + "%2F20261122%2Fus-east-1%2Fs3%2Faws4_request" +
 				"&X-Amz-Date=20261122T190000Z" +
 				"&X-Amz-Expires=60" +
 				"&X-Amz-SignedHeaders=host" +
@@ -325,7 +326,7 @@ func TestPresignURLGolden(t *testing.T) {
 				if p.URL != tt.wantURL {
 					t.Errorf("URL =\n%s\nwant\n%s", p.URL, tt.wantURL)
 				}
-				verifySignature(t, p.Method, p.URL, p.Headers, exampleSecretAccessKey)
+				verifySignature(t, p.Method, p.URL, p.Headers, testenv.SecretAccessKey)
 			})
 		}
 	}
@@ -449,14 +450,14 @@ func TestPresignTargets(t *testing.T) {
 				if !strings.HasPrefix(p.URL, wantPath) {
 					t.Errorf("URL = %s, want it to start with %s", p.URL, wantPath)
 				}
-				wantCred := exampleAccessKeyID + "/20261122/" + tt.wantRegion + "/s3/aws4_request"
+				wantCred := testenv.AccessKeyID + "/20261122/" + tt.wantRegion + "/s3/aws4_request"
 				if got := query(t, p.URL)["X-Amz-Credential"]; got != wantCred {
 					t.Errorf("X-Amz-Credential = %q, want %q", got, wantCred)
 				}
 				if strings.Contains(p.URL, "10.0.0.5") {
 					t.Errorf("URL %s names the internal endpoint", p.URL)
 				}
-				verifySignature(t, p.Method, p.URL, p.Headers, exampleSecretAccessKey)
+				verifySignature(t, p.Method, p.URL, p.Headers, testenv.SecretAccessKey)
 			})
 		}
 	}
@@ -486,7 +487,7 @@ func testPresignTiming(t *testing.T, sdkOnly bool) {
 		"X-Amz-Date":           "20270228T235958Z",
 		"X-Amz-Expires":        "5400",
 		"X-Amz-Security-Token": "IQoJb3JpZ2luX2VjEXAMPLE+/==",
-		"X-Amz-Credential":     exampleAccessKeyID + "/20270228/us-east-1/s3/aws4_request",
+		"X-Amz-Credential":     testenv.AccessKeyID + "/20270228/us-east-1/s3/aws4_request",
 	} {
 		if q[name] != want {
 			t.Errorf("%s = %q, want %q", name, q[name], want)
@@ -502,7 +503,7 @@ func testPresignTiming(t *testing.T, sdkOnly bool) {
 	if want := wantSigned.Add(90 * time.Minute); !p.ExpiresAt().Equal(want) {
 		t.Errorf("ExpiresAt = %s, want %s", p.ExpiresAt(), want)
 	}
-	verifySignature(t, p.Method, p.URL, p.Headers, exampleSecretAccessKey)
+	verifySignature(t, p.Method, p.URL, p.Headers, testenv.SecretAccessKey)
 
 	// A fraction of a second cannot be said in X-Amz-Expires; ExpiresAt follows the URL.
 	req.Expires = 1500 * time.Millisecond

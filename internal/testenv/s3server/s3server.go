@@ -33,17 +33,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
 
 // Version is the versitygw release test/tools pins.
 const Version = "v1.8.0"
-
-// The AWS documentation's example key pair, used as versitygw's root credentials.
-const (
-	AccessKey = "AKIAIOSFODNN7EXAMPLE"
-	SecretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-)
 
 // Region is the region versitygw answers for.
 const Region = "us-east-1"
@@ -65,7 +60,7 @@ type Server struct {
 	// PublicEndpoint is a second address of the same server, for tests of a public
 	// endpoint that differs from the one presignd is configured with.
 	PublicEndpoint string
-	// AccessKey and SecretKey are the root credentials.
+	// AccessKey and SecretKey are the root credentials: testenv's example key pair.
 	AccessKey string
 	SecretKey string
 	// Region is the region to sign for.
@@ -109,7 +104,7 @@ func start(t testing.TB, bin, data, versions string) (*Server, error) {
 	primary, public := "127.0.0.1:"+ports[0], "127.0.0.1:"+ports[1]
 	out := &syncbuf.Buffer{}
 	cmd := exec.Command(bin,
-		"--access", AccessKey, "--secret", SecretKey, "--region", Region,
+		"--access", testenv.AccessKeyID, "--secret", testenv.SecretAccessKey, "--region", Region,
 		"--port", primary, "--port", public,
 		"--health", healthPath, "--quiet",
 		"posix", "--versioning-dir", versions, data)
@@ -132,8 +127,8 @@ func start(t testing.TB, bin, data, versions string) (*Server, error) {
 	s := &Server{
 		Endpoint:       "http://" + primary,
 		PublicEndpoint: "http://" + public,
-		AccessKey:      AccessKey,
-		SecretKey:      SecretKey,
+		AccessKey:      testenv.AccessKeyID,
+		SecretKey:      testenv.SecretAccessKey,
 		Region:         Region,
 		output:         out,
 	}
@@ -151,7 +146,7 @@ func start(t testing.TB, bin, data, versions string) (*Server, error) {
 		Region:       Region,
 		BaseEndpoint: aws.String(s.Endpoint),
 		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, ""),
 		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
 	})
 	return s, nil

@@ -16,11 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/s3server"
 )
 
 func TestMain(m *testing.M) {
-	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	testenv.ScrubAWS()
 	os.Exit(m.Run())
 }
 
