@@ -56,30 +56,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		debug.SetGCPercent(200)
 	}
 
-	var (
-		cfg *config.Config
-		err error
-	)
-	explicitConfig := false
-	fs.Visit(func(f *flag.Flag) { explicitConfig = explicitConfig || f.Name == "config" })
-	switch {
-	case *dev && explicitConfig:
-		return errors.New("--dev and --config cannot be used together")
-	case *dev:
-		cfg, err = config.Dev(getenv)
-	case *path == "":
-		return errors.New("no config file given; pass --config FILE, set PRESIGND_CONFIG, or use --dev")
-	default:
-		cfg, err = config.Load(*path)
-	}
+	cfg, err := loadServeConfig(fs, *path, *listen, *dev, getenv)
 	if err != nil {
 		return err
-	}
-	if *listen != "" {
-		cfg.Listen = *listen
-		if err := cfg.Validate(); err != nil {
-			return err
-		}
 	}
 	if *dev {
 		log.Warn("running on the development config: token dev-token grants every method on bucket "+cfg.Clients[0].Grants[0].Bucket+
@@ -93,9 +72,71 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	uploadKey, err := uploadKeyFrom(getenv, log)
+	srv, err := newAPIServer(parts, getenv, log)
 	if err != nil {
 		return err
+	}
+
+	// Catch signals before saying "listening", so that none sent from then on is lost.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+
+	l, err := openListeners(cfg, srv, log)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, len(l.servers))
+	for i, hs := range l.servers {
+		go func() { errc <- hs.Serve(l.listeners[i]) }()
+	}
+	log.Info("listening", "addr", l.addr, "admin_addr", l.adminAddr, "version", buildVersion(),
+		"max_connections", cfg.MaxConnections(), "close_idle_above", cfg.CloseIdleAbove(), "max_in_flight", cfg.MaxInFlight())
+
+	onHangup := func() { parts = reload(ctx, srv, parts, *path, *dev, *listen, log) }
+	if err := waitForStop(ctx, sigs, errc, onHangup, log); err != nil {
+		return err
+	}
+	return drain(srv, l.servers, log)
+}
+
+// loadServeConfig loads the config serve runs on: the embedded development config with
+// dev, else the file at path, with its listen address replaced by listen when set.
+func loadServeConfig(fs *flag.FlagSet, path, listen string, dev bool, getenv func(string) string) (*config.Config, error) {
+	var (
+		cfg *config.Config
+		err error
+	)
+	explicitConfig := false
+	fs.Visit(func(f *flag.Flag) { explicitConfig = explicitConfig || f.Name == "config" })
+	switch {
+	case dev && explicitConfig:
+		return nil, errors.New("--dev and --config cannot be used together")
+	case dev:
+		cfg, err = config.Dev(getenv)
+	case path == "":
+		return nil, errors.New("no config file given; pass --config FILE, set PRESIGND_CONFIG, or use --dev")
+	default:
+		cfg, err = config.Load(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if listen != "" {
+		cfg.Listen = listen
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+// newAPIServer makes the API server over the running parts, with its own metrics
+// registry, and records the first load as a successful reload.
+func newAPIServer(parts *running, getenv func(string) string, log *slog.Logger) (*api.Server, error) {
+	uploadKey, err := uploadKeyFrom(getenv, log)
+	if err != nil {
+		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	srv, err := api.New(api.Options{
@@ -103,48 +144,58 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Build: api.BuildInfo{Version: buildVersion(), Revision: buildRevision(), GoVersion: runtime.Version()},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	srv.ReloadResult(true)
+	return srv, nil
+}
 
-	// Catch signals before saying "listening", so that none sent from then on is lost.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
+// listening is the servers serve runs, each with its listener, and the addresses
+// they listen on.
+type listening struct {
+	servers         []*http.Server
+	listeners       []net.Listener
+	addr, adminAddr string
+}
 
+// openListeners opens the API listener and, when the config has an admin_listen, the admin
+// listener, and makes the server of each. Without an admin listener, the admin
+// endpoints are served on the API address.
+func openListeners(cfg *config.Config, srv *api.Server, log *slog.Logger) (*listening, error) {
 	apiLn, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
+		return nil, fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
 	}
 	// The API listener's connections are bounded and tracked (limits in the config).
 	apiServer := newHTTPServer(srv.Handler(cfg.AdminListen == ""), log)
 	apiServer.ConnState = srv.ConnState
-	servers := []*http.Server{apiServer}
-	listeners := []net.Listener{srv.GuardListener(apiLn)}
-	adminAddr := apiLn.Addr().String()
+	l := &listening{
+		servers:   []*http.Server{apiServer},
+		listeners: []net.Listener{srv.GuardListener(apiLn)},
+		addr:      apiLn.Addr().String(),
+		adminAddr: apiLn.Addr().String(),
+	}
 	if cfg.AdminListen != "" {
 		adminLn, err := net.Listen("tcp", cfg.AdminListen)
 		if err != nil {
 			apiLn.Close()
-			return fmt.Errorf("cannot listen on %s: %w", cfg.AdminListen, err)
+			return nil, fmt.Errorf("cannot listen on %s: %w", cfg.AdminListen, err)
 		}
-		servers = append(servers, newHTTPServer(srv.AdminHandler(), log))
-		listeners = append(listeners, adminLn)
-		adminAddr = adminLn.Addr().String()
+		l.servers = append(l.servers, newHTTPServer(srv.AdminHandler(), log))
+		l.listeners = append(l.listeners, adminLn)
+		l.adminAddr = adminLn.Addr().String()
 	}
+	return l, nil
+}
 
-	errc := make(chan error, len(servers))
-	for i, hs := range servers {
-		go func() { errc <- hs.Serve(listeners[i]) }()
-	}
-	log.Info("listening", "addr", apiLn.Addr().String(), "admin_addr", adminAddr, "version", buildVersion(),
-		"max_connections", cfg.MaxConnections(), "close_idle_above", cfg.CloseIdleAbove(), "max_in_flight", cfg.MaxInFlight())
-
+// waitForStop calls onHangup for each SIGHUP until a SIGTERM or SIGINT arrives or ctx
+// is done, and then returns nil; it returns an error if a server stops first.
+func waitForStop(ctx context.Context, sigs <-chan os.Signal, errc <-chan error, onHangup func(), log *slog.Logger) error {
 	for {
 		select {
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				parts = reload(ctx, srv, parts, *path, *dev, *listen, log)
+				onHangup()
 				continue
 			}
 			log.Info("signal received, draining", "signal", sig.String())
@@ -153,7 +204,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		case err := <-errc:
 			return fmt.Errorf("the server stopped: %w", err)
 		}
-		return drain(srv, servers, log)
+		return nil
 	}
 }
 

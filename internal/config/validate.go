@@ -23,22 +23,40 @@ var (
 // Validate reports every problem of the config at once, as a *Problems.
 func (c *Config) Validate() error {
 	var p Problems
-	checkHostPort(&p, "listen", c.Listen, true)
-	checkHostPort(&p, "admin_listen", c.AdminListen, false)
+	checkListeners(&p, c)
+	checkS3(&p, c)
+	checkBuckets(&p, c.Buckets)
+	checkCORS(&p, c.CORS.AllowedOrigins)
+	checkShutdown(&p, c)
+	checkLimits(&p, c)
+	checkClients(&p, c.Clients)
+	if len(p.List) > 0 {
+		return &p
+	}
+	return nil
+}
+
+func checkListeners(p *Problems, c *Config) {
+	checkHostPort(p, "listen", c.Listen, true)
+	checkHostPort(p, "admin_listen", c.AdminListen, false)
 	if _, port, _ := net.SplitHostPort(c.Listen); c.AdminListen != "" && c.AdminListen == c.Listen && port != "0" {
 		p.add("admin_listen", "must differ from listen (leave it empty to serve admin routes on listen)")
 	}
+}
 
+func checkS3(p *Problems, c *Config) {
 	if c.S3.Region == "" {
 		p.add("s3.region", "is required")
 	} else if !regionRE.MatchString(c.S3.Region) {
 		p.add("s3.region", "%q is not a region name", c.S3.Region)
 	}
-	checkEndpoint(&p, "s3.endpoint", c.S3.Endpoint)
-	checkEndpoint(&p, "s3.public_endpoint", c.S3.PublicEndpoint)
+	checkEndpoint(p, "s3.endpoint", c.S3.Endpoint)
+	checkEndpoint(p, "s3.public_endpoint", c.S3.PublicEndpoint)
+}
 
-	for _, name := range sortedKeys(c.Buckets) {
-		b := c.Buckets[name]
+func checkBuckets(p *Problems, buckets map[string]Bucket) {
+	for _, name := range sortedKeys(buckets) {
+		b := buckets[name]
 		path := "buckets." + name
 		if err := policy.ValidateBucket(name); err != nil {
 			p.add(path, "%s", detail(err))
@@ -46,57 +64,39 @@ func (c *Config) Validate() error {
 		if b.Region != "" && !regionRE.MatchString(b.Region) {
 			p.add(path+".region", "%q is not a region name", b.Region)
 		}
-		checkEndpoint(&p, path+".endpoint", b.Endpoint)
-		checkEndpoint(&p, path+".public_endpoint", b.PublicEndpoint)
+		checkEndpoint(p, path+".endpoint", b.Endpoint)
+		checkEndpoint(p, path+".public_endpoint", b.PublicEndpoint)
 	}
+}
 
-	for i, o := range c.CORS.AllowedOrigins {
+func checkCORS(p *Problems, allowedOrigins []string) {
+	for i, o := range allowedOrigins {
 		if _, err := origin.Parse(o); err != nil {
 			p.add(fmt.Sprintf("cors.allowed_origins[%d]", i), "%q %s", o, err)
 		}
 	}
+}
 
+func checkShutdown(p *Problems, c *Config) {
 	if c.Shutdown.DrainDelay != nil && (c.Shutdown.DrainDelay.D < 0 || c.Shutdown.DrainDelay.D > 5*60e9) {
 		p.add("shutdown.drain_delay", "must be between 0s and 5m")
 	}
 	if c.Shutdown.Grace != nil && (c.Shutdown.Grace.D < 0 || c.Shutdown.Grace.D > 10*60e9) {
 		p.add("shutdown.grace", "must be between 0s and 10m")
 	}
+}
 
-	checkLimits(&p, c)
-
-	if len(c.Clients) == 0 {
+// checkClients checks each client, and that no two share a name or a token.
+func checkClients(p *Problems, clients []Client) {
+	if len(clients) == 0 {
 		p.add("clients", "at least one client is required")
 	}
-	names := map[string]int{}
-	hashes := map[string]int{}
-	for i, cl := range c.Clients {
+	names := map[string]int{}  // client name → index of the first client with it
+	hashes := map[string]int{} // token hash → likewise
+	for i, cl := range clients {
 		path := fmt.Sprintf("clients[%d]", i)
-		switch {
-		case cl.Name == "":
-			p.add(path+".name", "is required")
-		case !clientNameRE.MatchString(cl.Name):
-			p.add(path+".name", "%q may contain only lowercase letters, digits, '.', '_' and '-'", cl.Name)
-		default:
-			if j, dup := names[cl.Name]; dup {
-				p.add(path+".name", "%q is already the name of clients[%d]", cl.Name, j)
-			} else {
-				names[cl.Name] = i
-			}
-		}
-		h := string(cl.TokenSHA256)
-		switch {
-		case h == "":
-			p.add(path+".token_sha256", "is required (presignd hash-token prints it)")
-		case !hexSHA256RE.MatchString(h):
-			p.add(path+".token_sha256", "must be 64 lowercase hex digits (presignd hash-token prints it)")
-		default:
-			if j, dup := hashes[h]; dup {
-				p.add(path+".token_sha256", "is the same as that of clients[%d]; every client needs its own token", j)
-			} else {
-				hashes[h] = i
-			}
-		}
+		checkClientName(p, path, i, cl.Name, names)
+		checkTokenHash(p, path, i, string(cl.TokenSHA256), hashes)
 		if rl := cl.RateLimit; rl != nil {
 			if !(rl.RPS > 0) {
 				p.add(path+".rate_limit.rps", "must be above 0")
@@ -109,13 +109,43 @@ func (c *Config) Validate() error {
 			p.add(path+".grants", "at least one grant is required")
 		}
 		for j, g := range cl.Grants {
-			checkGrant(&p, fmt.Sprintf("%s.grants[%d]", path, j), cl.Name, g)
+			checkGrant(p, fmt.Sprintf("%s.grants[%d]", path, j), cl.Name, g)
 		}
 	}
-	if len(p.List) > 0 {
-		return &p
+}
+
+// checkClientName checks the name of clients[i]; seen holds the names of the clients
+// before it, and it is added there.
+func checkClientName(p *Problems, path string, i int, name string, seen map[string]int) {
+	switch {
+	case name == "":
+		p.add(path+".name", "is required")
+	case !clientNameRE.MatchString(name):
+		p.add(path+".name", "%q may contain only lowercase letters, digits, '.', '_' and '-'", name)
+	default:
+		if j, dup := seen[name]; dup {
+			p.add(path+".name", "%q is already the name of clients[%d]", name, j)
+		} else {
+			seen[name] = i
+		}
 	}
-	return nil
+}
+
+// checkTokenHash checks the token_sha256 of clients[i]; seen holds the hashes of the
+// clients before it, and it is added there.
+func checkTokenHash(p *Problems, path string, i int, h string, seen map[string]int) {
+	switch {
+	case h == "":
+		p.add(path+".token_sha256", "is required (presignd hash-token prints it)")
+	case !hexSHA256RE.MatchString(h):
+		p.add(path+".token_sha256", "must be 64 lowercase hex digits (presignd hash-token prints it)")
+	default:
+		if j, dup := seen[h]; dup {
+			p.add(path+".token_sha256", "is the same as that of clients[%d]; every client needs its own token", j)
+		} else {
+			seen[h] = i
+		}
+	}
 }
 
 func checkLimits(p *Problems, c *Config) {

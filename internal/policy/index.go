@@ -99,18 +99,66 @@ func comparePostings(a, b posting) int {
 
 // newClientIndex indexes grants whose prefixes are literal (already expanded).
 func newClientIndex(grants []Grant) (*clientIndex, error) {
-	order := make([]int32, len(grants))
+	order, rank := rankByMaxTTL(grants)
+	ps, err := postingsOf(grants, rank)
+	if err != nil {
+		return nil, err
+	}
+
+	// One allocation for every bucket name and prefix of the client, one for the
+	// order and the ranks, one for the buckets and one for the prefixes, so that a
+	// decision touches few places in memory.
+	names, buckets, entries := newInterner(ps)
+	ints := append(make([]int32, 0, len(order)+len(ps)), order...)
+	ix := &clientIndex{
+		grants:  grants,
+		order:   ints[:len(order):len(order)],
+		ranks:   ints[len(order):],
+		buckets: make([]bucketIndex, 0, buckets),
+	}
+	all := make([]prefixEntry, 0, entries)
+	for i := 0; i < len(ps); {
+		b := bucketIndex{name: names.next(ps[i].bucket)}
+		first := len(all)
+		for i < len(ps) && ps[i].bucket == b.name {
+			e := prefixEntry{prefix: names.next(ps[i].prefix)}
+			b.maxLen = max(b.maxLen, len(e.prefix))
+			for s := range methodSlots + 1 {
+				for i < len(ps) && ps[i].bucket == b.name && ps[i].prefix == e.prefix && ps[i].slot < s {
+					if ps[i].slot >= 0 {
+						ix.ranks = append(ix.ranks, ps[i].rank)
+					}
+					i++
+				}
+				e.start[s] = int32(len(ix.ranks))
+			}
+			all = append(all, e)
+		}
+		b.entries = all[first:len(all):len(all)]
+		ix.buckets = append(ix.buckets, b)
+	}
+	return ix, nil
+}
+
+// rankByMaxTTL returns the indexes of grants from the longest max TTL to the shortest,
+// keeping the config's order among equals, and the rank of each grant in that order.
+func rankByMaxTTL(grants []Grant) (order, rank []int32) {
+	order = make([]int32, len(grants))
 	for i := range order {
 		order[i] = int32(i)
 	}
 	slices.SortStableFunc(order, func(a, b int32) int {
 		return cmp.Compare(grants[b].MaxTTL, grants[a].MaxTTL)
 	})
-	rank := make([]int32, len(grants))
+	rank = make([]int32, len(grants))
 	for r, gi := range order {
 		rank[gi] = int32(r)
 	}
+	return order, rank
+}
 
+// postingsOf returns the postings of grants, sorted and without duplicates.
+func postingsOf(grants []Grant, rank []int32) ([]posting, error) {
 	var ps []posting
 	for gi := range grants {
 		g := &grants[gi]
@@ -132,13 +180,20 @@ func newClientIndex(grants []Grant) (*clientIndex, error) {
 		}
 	}
 	slices.SortFunc(ps, comparePostings)
-	ps = slices.Compact(ps) // a prefix or method a grant names twice
+	return slices.Compact(ps), nil // a prefix or method a grant names twice
+}
 
-	// One allocation for every bucket name and prefix of the client, one for the
-	// order and the ranks, one for the buckets and one for the prefixes, so that a
-	// decision touches few places in memory.
+// interner hands out the distinct bucket names and prefixes of sorted postings, in
+// their order, as pieces of one string.
+type interner struct {
+	text string
+	off  int
+}
+
+// newInterner returns the interner of ps, with the number of distinct buckets and of
+// distinct (bucket, prefix) pairs in ps.
+func newInterner(ps []posting) (in *interner, buckets, entries int) {
 	var arena strings.Builder
-	buckets, entries := 0, 0
 	for i, p := range ps {
 		if i == 0 || p.bucket != ps[i-1].bucket {
 			arena.WriteString(p.bucket)
@@ -149,42 +204,14 @@ func newClientIndex(grants []Grant) (*clientIndex, error) {
 			entries++
 		}
 	}
-	text, off := arena.String(), 0
-	intern := func(s string) string {
-		s = text[off : off+len(s)]
-		off += len(s)
-		return s
-	}
+	return &interner{text: arena.String()}, buckets, entries
+}
 
-	ints := append(make([]int32, 0, len(order)+len(ps)), order...)
-	ix := &clientIndex{
-		grants:  grants,
-		order:   ints[:len(order):len(order)],
-		ranks:   ints[len(order):],
-		buckets: make([]bucketIndex, 0, buckets),
-	}
-	all := make([]prefixEntry, 0, entries)
-	for i := 0; i < len(ps); {
-		b := bucketIndex{name: intern(ps[i].bucket)}
-		first := len(all)
-		for i < len(ps) && ps[i].bucket == b.name {
-			e := prefixEntry{prefix: intern(ps[i].prefix)}
-			b.maxLen = max(b.maxLen, len(e.prefix))
-			for s := range methodSlots + 1 {
-				for i < len(ps) && ps[i].bucket == b.name && ps[i].prefix == e.prefix && ps[i].slot < s {
-					if ps[i].slot >= 0 {
-						ix.ranks = append(ix.ranks, ps[i].rank)
-					}
-					i++
-				}
-				e.start[s] = int32(len(ix.ranks))
-			}
-			all = append(all, e)
-		}
-		b.entries = all[first:len(all):len(all)]
-		ix.buckets = append(ix.buckets, b)
-	}
-	return ix, nil
+// next returns s from the arena; s must be the next name or prefix in order.
+func (in *interner) next(s string) string {
+	s = in.text[in.off : in.off+len(s)]
+	in.off += len(s)
+	return s
 }
 
 // bucket returns the index of a bucket, or nil when no grant names it.

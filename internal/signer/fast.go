@@ -418,23 +418,42 @@ func (rt *route) sign(req *Request, at time.Time, key *[sha256.Size]byte) (strin
 	}()
 	var buf [8]header
 	headers := rt.signedHeaders(req, buf[:])
+	sc.signed = appendSignedHeaderNames(sc.signed[:0], headers)
 
-	signed := sc.signed[:0]
-	for i, h := range headers {
-		if i > 0 {
-			signed = append(signed, ';')
-		}
-		if h.meta {
-			signed = append(signed, "x-amz-meta-"...)
-		}
-		signed = append(signed, h.name...)
-	}
-	sc.signed = signed
-
-	// The URL, without its signature. The query is in the order the SDK sorts it.
 	var dateBuf [8]byte
 	date := appendDate(dateBuf[:0], at)
-	u := sc.url[:0]
+	u, queryAt := rt.appendUnsignedURL(sc.url[:0], req, at, date, sc.signed)
+	sc.canonical = appendCanonicalRequest(sc.canonical[:0], req.Method, u[rt.pathAt:queryAt], u[queryAt+1:], headers, sc.signed)
+	hash := sha256.Sum256(sc.canonical)
+
+	// The string to sign goes after the HMAC's inner key block.
+	sc.toSign = rt.appendStringToSign(appendHMACInnerBlock(sc.toSign[:0], key), at, date, &hash)
+	sig := finishHMAC(key, sc.toSign)
+
+	u = append(u, "&X-Amz-Signature="...)
+	u = hex.AppendEncode(u, sig[:])
+	sc.url = u
+	return string(u), headersToSend(headers)
+}
+
+// appendSignedHeaderNames appends the X-Amz-SignedHeaders value: the names of headers,
+// in order, joined by ';'.
+func appendSignedHeaderNames(b []byte, headers []header) []byte {
+	for i, h := range headers {
+		if i > 0 {
+			b = append(b, ';')
+		}
+		if h.meta {
+			b = append(b, "x-amz-meta-"...)
+		}
+		b = append(b, h.name...)
+	}
+	return b
+}
+
+// appendUnsignedURL appends the URL of req without its signature, and returns it with
+// the index of its '?'. The query is in the order the SDK sorts it.
+func (rt *route) appendUnsignedURL(u []byte, req *Request, at time.Time, date, signed []byte) ([]byte, int) {
 	u = append(u, rt.base...)
 	u = appendEscaped(u, req.Key, false)
 	queryAt := len(u)
@@ -465,14 +484,17 @@ func (rt *route) sign(req *Request, at time.Time, key *[sha256.Size]byte) (strin
 		u = appendParam(u, "versionId", req.VersionID)
 	}
 	u = appendParam(u, "x-id", xID(req.Method))
+	return u, queryAt
+}
 
-	// The canonical request; its path and query are the URL's.
-	c := sc.canonical[:0]
-	c = append(c, req.Method...)
+// appendCanonicalRequest appends SigV4's canonical request; path and query are the
+// URL's, already escaped.
+func appendCanonicalRequest(c []byte, method string, path, query []byte, headers []header, signed []byte) []byte {
+	c = append(c, method...)
 	c = append(c, '\n')
-	c = append(c, u[rt.pathAt:queryAt]...)
+	c = append(c, path...)
 	c = append(c, '\n')
-	c = append(c, u[queryAt+1:]...)
+	c = append(c, query...)
 	c = append(c, '\n')
 	for _, h := range headers {
 		if h.meta {
@@ -486,11 +508,12 @@ func (rt *route) sign(req *Request, at time.Time, key *[sha256.Size]byte) (strin
 	c = append(c, '\n')
 	c = append(c, signed...)
 	c = append(c, "\nUNSIGNED-PAYLOAD"...)
-	sc.canonical = c
-	hash := sha256.Sum256(c)
+	return c
+}
 
-	// The string to sign, after the HMAC's inner key block.
-	m := appendHMACInnerBlock(sc.toSign[:0], key)
+// appendStringToSign appends SigV4's string to sign for the canonical request whose
+// SHA-256 is hash.
+func (rt *route) appendStringToSign(m []byte, at time.Time, date []byte, hash *[sha256.Size]byte) []byte {
 	m = append(m, "AWS4-HMAC-SHA256\n"...)
 	m = appendAmzDate(m, at)
 	m = append(m, '\n')
@@ -500,14 +523,12 @@ func (rt *route) sign(req *Request, at time.Time, key *[sha256.Size]byte) (strin
 	m = append(m, '/')
 	m = append(m, rt.service...)
 	m = append(m, "/aws4_request\n"...)
-	m = hex.AppendEncode(m, hash[:])
-	sc.toSign = m
-	sig := finishHMAC(key, m)
+	return hex.AppendEncode(m, hash[:])
+}
 
-	u = append(u, "&X-Amz-Signature="...)
-	u = hex.AppendEncode(u, sig[:])
-	sc.url = u
-
+// headersToSend returns the signed headers the caller must send with the URL, named as
+// the SDK names them; host is left out.
+func headersToSend(headers []header) map[string]string {
 	out := make(map[string]string, len(headers)-1)
 	for _, h := range headers {
 		switch {
@@ -521,7 +542,7 @@ func (rt *route) sign(req *Request, at time.Time, key *[sha256.Size]byte) (strin
 			out["X-Amz-Checksum-Sha256"] = h.value
 		}
 	}
-	return string(u), out
+	return out
 }
 
 // appendHMACInnerBlock appends HMAC-SHA256's inner block, key XOR ipad.
