@@ -23,7 +23,6 @@ import (
 // DefaultExpiresIn is the lifetime asked for when a request names none.
 const DefaultExpiresIn = 3600
 
-
 type presignRequest struct {
 	Bucket                     exactString       `json:"bucket"`
 	Key                        exactString       `json:"key"`
@@ -190,6 +189,9 @@ func (req *presignRequest) toRequests() (policy.Request, signer.Request, error) 
 	if err := policy.ValidateRequest(pr); err != nil {
 		return none, signer.Request{}, err
 	}
+	if err := req.checkFieldsFor(method); err != nil {
+		return none, signer.Request{}, err
+	}
 	sr := signer.Request{
 		Bucket: pr.Bucket, Key: pr.Key, Method: method, ContentLength: -1,
 		VersionID:                  req.VersionID,
@@ -199,6 +201,16 @@ func (req *presignRequest) toRequests() (policy.Request, signer.Request, error) 
 		ResponseContentType:        req.ResponseContentType,
 		ResponseCacheControl:       req.ResponseCacheControl,
 	}
+	if err := req.signedValues(&sr); err != nil {
+		return none, signer.Request{}, err
+	}
+	pr.ContentLength = sr.ContentLength
+	return pr, sr, nil
+}
+
+// checkFieldsFor refuses fields that do not apply to the method and values that
+// cannot travel as a header or query value.
+func (req *presignRequest) checkFieldsFor(method string) error {
 	isPut := method == policy.MethodPut
 	isRead := method == policy.MethodGet || method == policy.MethodHead
 	for _, f := range []struct {
@@ -218,7 +230,7 @@ func (req *presignRequest) toRequests() (policy.Request, signer.Request, error) 
 		{"download_filename", req.DownloadFilename != "", isRead, "GET and HEAD"},
 	} {
 		if f.set && !f.allowed {
-			return none, signer.Request{}, fieldErr(f.name, "applies only to %s", f.methods)
+			return fieldErr(f.name, "applies only to %s", f.methods)
 		}
 	}
 	for _, f := range [...]struct{ name, value string }{
@@ -229,47 +241,53 @@ func (req *presignRequest) toRequests() (policy.Request, signer.Request, error) 
 		{"response_cache_control", req.ResponseCacheControl},
 	} {
 		if !headerSafe(f.value) {
-			return none, signer.Request{}, fieldErr(f.name, "must be printable ASCII of at most 1024 characters")
+			return fieldErr(f.name, "must be printable ASCII of at most 1024 characters")
 		}
 	}
 	if req.ResponseContentType != "" {
 		// S3 answers the GET with this type: it must be one media type as much as an upload's.
 		if _, err := policy.ParseContentType(req.ResponseContentType); err != nil {
-			return none, signer.Request{}, fieldErr("response_content_type", "%s", err)
+			return fieldErr("response_content_type", "%s", err)
 		}
 	}
+	return nil
+}
+
+// signedValues checks the values that become signed headers or query values and
+// sets them on sr: the size, checksum, metadata and download disposition.
+func (req *presignRequest) signedValues(sr *signer.Request) error {
 	if req.ContentLength != nil {
 		// A length of 0 is never signed (S3 clients send no Content-Length, and no
 		// Content-Type, for an empty body), so such a URL would bind no size at all.
 		if *req.ContentLength < 1 || *req.ContentLength > signer.MaxObjectSize {
-			return none, signer.Request{}, fieldErr("content_length", "must be between 1 byte and 5 TiB (leave it out for an empty object)")
+			return fieldErr("content_length", "must be between 1 byte and 5 TiB (leave it out for an empty object)")
 		}
-		pr.ContentLength, sr.ContentLength = *req.ContentLength, *req.ContentLength
+		sr.ContentLength = *req.ContentLength
 	}
 	if req.ChecksumSHA256 != "" {
 		// Exactly 44 characters: the decoder would skip line breaks that the header cannot carry.
 		if b, err := base64.StdEncoding.DecodeString(req.ChecksumSHA256); err != nil || len(b) != 32 || len(req.ChecksumSHA256) != 44 {
-			return none, signer.Request{}, fieldErr("checksum_sha256", "must be the base64 of a 32-byte SHA-256 digest")
+			return fieldErr("checksum_sha256", "must be the base64 of a 32-byte SHA-256 digest")
 		}
 	}
 	if len(req.Metadata) > 0 {
 		md, err := checkMetadata(req.Metadata)
 		if err != nil {
-			return none, signer.Request{}, err
+			return err
 		}
 		sr.Metadata = md
 	}
 	if req.DownloadFilename != "" {
 		if req.ResponseContentDisposition != "" {
-			return none, signer.Request{}, fieldErr("download_filename", "cannot be combined with response_content_disposition")
+			return fieldErr("download_filename", "cannot be combined with response_content_disposition")
 		}
 		cd, err := signer.AttachmentDisposition(req.DownloadFilename)
 		if err != nil {
-			return none, signer.Request{}, fieldErr("download_filename", "%s", err)
+			return fieldErr("download_filename", "%s", err)
 		}
 		sr.ResponseContentDisposition = cd
 	}
-	return pr, sr, nil
+	return nil
 }
 
 // checkMetadata validates x-amz-meta-* names and values and lowercases the names, as
