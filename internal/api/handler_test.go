@@ -1089,6 +1089,10 @@ func (panickingCredentials) Credentials(context.Context) (aws.Credentials, error
 	panic("cause-4d2e: the credential source panicked")
 }
 
+func (p panickingCredentials) Decide(ctx context.Context, _ func(bool, time.Time) bool) (aws.Credentials, error) {
+	return p.Credentials(ctx)
+}
+
 // answer holds the fields of every 200 body of the /v1 operations other than presign.
 type answer struct {
 	UploadID string `json:"upload_id"`

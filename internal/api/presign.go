@@ -108,24 +108,23 @@ func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignReque
 	}, nil
 }
 
-// decideFresh runs the policy with the current signing credentials, refreshing them
-// once when they are what caps the lifetime. When no credentials can be had, the
-// error is credentials_unavailable.
+// decideFresh runs the policy against the signing credentials, which the signer
+// refreshes once when they are what caps the lifetime, and returns the credentials to
+// sign with. When no credentials can be had, the error is credentials_unavailable.
 func (s *Server) decideFresh(ctx context.Context, st *state, client string, preq policy.Request) (policy.Decision, aws.Credentials, error) {
-	creds, err := st.signer.Credentials(ctx)
-	if err != nil {
+	var (
+		d   policy.Decision
+		err error
+	)
+	creds, cerr := st.signer.Decide(ctx, func(expires bool, expiry time.Time) bool {
+		d, err = st.policy.Decide(client, preq, envFor(s.now(), expires, expiry))
+		return d.CappedBy == policy.CapCredentials || err != nil && isCredentialsError(err)
+	})
+	if cerr != nil {
 		return policy.Decision{}, creds, &Error{Code: CodeCredentialsUnavailable,
-			Detail: "no usable signing credentials; try again shortly", Cause: err}
+			Detail: "no usable signing credentials; try again shortly", Cause: cerr}
 	}
 	s.metrics.credentialsExpiry(creds)
-	d, err := st.policy.Decide(client, preq, envFor(s.now(), creds.CanExpire, creds.Expires))
-	if d.CappedBy == policy.CapCredentials || err != nil && isCredentialsError(err) {
-		if fresh, refreshed, rerr := st.signer.Refresh(ctx); refreshed && rerr == nil {
-			s.metrics.credentialsExpiry(fresh)
-			creds = fresh
-			d, err = st.policy.Decide(client, preq, envFor(s.now(), creds.CanExpire, creds.Expires))
-		}
-	}
 	return d, creds, err
 }
 

@@ -28,7 +28,7 @@ import (
 // only S3 calls presignd makes (multipart create, list, complete, abort).
 type Presigner interface {
 	Credentials(ctx context.Context) (aws.Credentials, error)
-	Refresh(ctx context.Context) (aws.Credentials, bool, error)
+	Decide(ctx context.Context, decide func(expires bool, expiry time.Time) (credentialsLimited bool)) (aws.Credentials, error)
 	Presign(ctx context.Context, req signer.Request) (signer.Presigned, error)
 	PresignPost(ctx context.Context, req signer.PostRequest) (signer.PostPolicy, error)
 	PresignParts(ctx context.Context, req signer.PartRequest) ([]signer.PartURL, time.Time, error)

@@ -137,3 +137,41 @@ func TestRefreshAtMostOncePerInterval(t *testing.T) {
 		t.Errorf("provider called %d times, want 5", got)
 	}
 }
+
+// TestDecideRefreshesOnceWhenCredentialsLimit: Decide runs the decision against the
+// cached credentials, refreshes them only when the decision says they limited it (and
+// then at most once per interval), runs it again, and returns the credentials the
+// last run saw.
+func TestDecideRefreshesOnceWhenCredentialsLimit(t *testing.T) {
+	ctx := context.Background()
+	p := &countingProvider{}
+	clk := &clock{t: signingTime}
+	s := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}, Credentials: p, Now: clk.Now})
+
+	var runs int
+	notLimited := func(bool, time.Time) bool { runs++; return false }
+	c, err := s.Decide(ctx, notLimited)
+	if err != nil || runs != 1 || c.AccessKeyID != "ASIAEXAMPLE1" || p.calls.Load() != 1 {
+		t.Fatalf("not limited: got %s, %v after %d runs and %d retrievals; want ASIAEXAMPLE1 after 1 run and 1 retrieval", c.AccessKeyID, err, runs, p.calls.Load())
+	}
+
+	runs = 0
+	limited := func(bool, time.Time) bool { runs++; return true }
+	c, err = s.Decide(ctx, limited)
+	if err != nil || runs != 2 || c.AccessKeyID != "ASIAEXAMPLE2" {
+		t.Fatalf("limited: got %s, %v after %d runs; want the fresh ASIAEXAMPLE2 after 2 runs", c.AccessKeyID, err, runs)
+	}
+
+	runs = 0
+	clk.Set(signingTime.Add(time.Second)) // within the refresh interval
+	c, err = s.Decide(ctx, limited)
+	if err != nil || runs != 1 || c.AccessKeyID != "ASIAEXAMPLE2" || p.calls.Load() != 2 {
+		t.Fatalf("limited again at once: got %s, %v after %d runs and %d retrievals; want ASIAEXAMPLE2 after 1 run, no new retrieval", c.AccessKeyID, err, runs, p.calls.Load())
+	}
+
+	failing := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}, Credentials: &countingProvider{err: errors.New("no session")}})
+	runs = 0
+	if _, err := failing.Decide(ctx, limited); err == nil || runs != 0 {
+		t.Fatalf("without credentials: got %v after %d runs; want an error before any run", err, runs)
+	}
+}

@@ -122,6 +122,28 @@ func (s *Signer) Refresh(ctx context.Context) (aws.Credentials, bool, error) {
 	return c, true, err
 }
 
+// Decide takes the signing credentials from the cache and runs decide against their
+// expiry (expires is false for credentials that do not expire). When decide reports
+// that the credentials limited its answer, they are refreshed (at most once per
+// RefreshInterval, see Refresh) and decide runs once more against the fresh ones. It
+// returns the credentials the last run of decide saw: sign with those, so that the
+// decision and the signature are about the same credentials.
+func (s *Signer) Decide(ctx context.Context, decide func(expires bool, expiry time.Time) (credentialsLimited bool)) (aws.Credentials, error) {
+	c, err := s.Credentials(ctx)
+	if err != nil {
+		return c, err
+	}
+	if !decide(c.CanExpire, c.Expires) {
+		return c, nil
+	}
+	fresh, refreshed, err := s.Refresh(ctx)
+	if !refreshed || err != nil {
+		return c, nil
+	}
+	decide(fresh.CanExpire, fresh.Expires)
+	return fresh, nil
+}
+
 // TargetFor returns the target of a bucket.
 func (s *Signer) TargetFor(bucket string) Target {
 	if t, ok := s.cfg.Buckets[bucket]; ok {
