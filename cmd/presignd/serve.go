@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/presignd/presignd/internal/api"
+	"github.com/presignd/presignd/internal/app"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/signer"
 )
@@ -97,7 +98,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := waitForStop(ctx, sigs, errc, onHangup, log); err != nil {
 		return err
 	}
-	return drain(srv, l.servers, log)
+	return drain(srv, parts.cfg, l.servers, log)
 }
 
 // loadServeConfig loads the config serve runs on: the embedded development config with
@@ -140,7 +141,7 @@ func newAPIServer(parts *running, getenv func(string) string, log *slog.Logger) 
 	}
 	reg := prometheus.NewRegistry()
 	srv, err := api.New(api.Options{
-		Config: parts.cfg, Signer: parts.signer, Logger: log, Registry: reg, UploadKey: uploadKey,
+		Runtime: parts.rt, Logger: log, Registry: reg, UploadKey: uploadKey,
 		Build: api.BuildInfo{Version: buildVersion(), Revision: buildRevision(), GoVersion: runtime.Version()},
 	})
 	if err != nil {
@@ -210,9 +211,8 @@ func waitForStop(ctx context.Context, sigs <-chan os.Signal, errc <-chan error, 
 
 // drain turns /readyz to 503 and keeps serving for the drain delay, so load balancers
 // stop sending; then it closes the listeners and waits for in-flight requests.
-func drain(srv *api.Server, servers []*http.Server, log *slog.Logger) error {
+func drain(srv *api.Server, cfg *config.Config, servers []*http.Server, log *slog.Logger) error {
 	srv.Drain() // from now on, responses also close their connections
-	cfg := srv.Config()
 	log.Info("draining: /readyz answers 503, still serving", "drain_delay", cfg.DrainDelay().String())
 	time.Sleep(cfg.DrainDelay())
 	log.Info("closing listeners", "grace", cfg.ShutdownGrace().String())
@@ -248,7 +248,7 @@ func reload(ctx context.Context, srv *api.Server, cur *running, path string, dev
 		parts, err = build(ctx, cfg, cur, dev, log)
 	}
 	if err == nil {
-		err = srv.SetConfig(parts.cfg, parts.signer)
+		err = srv.SetRuntime(parts.rt)
 	}
 	if err != nil {
 		srv.ReloadResult(false)
@@ -265,6 +265,7 @@ func reload(ctx context.Context, srv *api.Server, cur *running, path string, dev
 type running struct {
 	cfg    *config.Config
 	signer *signer.Signer
+	rt     api.Runtime // what the API serves with
 }
 
 // build makes the running parts of a loaded config. prev, when not nil, is what
@@ -279,14 +280,22 @@ func build(ctx context.Context, cfg *config.Config, prev *running, dev bool, log
 			cfg.Listen, cfg.AdminListen = prev.cfg.Listen, prev.cfg.AdminListen
 		}
 		if sameTargets(signerConfig(cfg), signerConfig(prev.cfg)) {
-			return &running{cfg: cfg, signer: prev.signer}, nil
+			return assemble(cfg, prev.signer)
 		}
 	}
 	sg, err := newSigner(ctx, cfg, dev, log)
 	if err != nil {
 		return nil, err
 	}
-	return &running{cfg: cfg, signer: sg}, nil
+	return assemble(cfg, sg)
+}
+
+func assemble(cfg *config.Config, sg *signer.Signer) (*running, error) {
+	rt, err := app.Runtime(cfg, sg)
+	if err != nil {
+		return nil, err
+	}
+	return &running{cfg: cfg, signer: sg, rt: rt}, nil
 }
 
 // sameTargets reports whether two signer configs sign every bucket alike.

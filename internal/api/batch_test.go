@@ -50,7 +50,7 @@ func newBatchFixture(t *testing.T) *batchFixture {
 	}
 	f := &batchFixture{logs: &syncbuf.Buffer{}, reg: prometheus.NewRegistry()}
 	srv, err := api.New(api.Options{
-		Config: cfg, Signer: sg, Now: now, Registry: f.reg,
+		Runtime: runtimeOf(t, cfg, sg), Now: now, Registry: f.reg,
 		Logger: slog.New(slog.NewJSONHandler(f.logs, nil)),
 		Build:  api.BuildInfo{Version: "test", Revision: "test", GoVersion: "test"},
 	})

@@ -71,11 +71,10 @@ func newPerfServer(tb testing.TB, logs io.Writer, now func() time.Time) *api.Ser
 		tb.Fatal(err)
 	}
 	srv, err := api.New(api.Options{
-		Config: cfg,
-		Signer: sg,
-		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
-		Now:    now,
-		Build:  api.BuildInfo{Version: "bench", Revision: "bench", GoVersion: "bench"},
+		Runtime: runtimeOf(tb, cfg, sg),
+		Logger:  slog.New(slog.NewJSONHandler(logs, nil)),
+		Now:     now,
+		Build:   api.BuildInfo{Version: "bench", Revision: "bench", GoVersion: "bench"},
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -34,7 +34,7 @@ clients:
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Options{Config: cfg, Signer: sg})
+	srv, err := api.New(api.Options{Runtime: runtimeOf(t, cfg, sg)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func explainServer(t *testing.T, creds aws.CredentialsProvider) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Options{Config: cfg, Signer: sg, Now: func() time.Time { return explainNow }})
+	srv, err := api.New(api.Options{Runtime: runtimeOf(t, cfg, sg), Now: func() time.Time { return explainNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +402,7 @@ func TestExplainWithTenThousandClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	srv, err := api.New(api.Options{Config: cfg, Signer: sg, Now: func() time.Time { return explainNow }})
+	srv, err := api.New(api.Options{Runtime: runtimeOf(t, cfg, sg), Now: func() time.Time { return explainNow }})
 	if err != nil {
 		t.Fatal(err)
 	}

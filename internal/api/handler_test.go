@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/presignd/presignd/internal/api"
+	"github.com/presignd/presignd/internal/app"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/signer"
 	"github.com/presignd/presignd/internal/testenv"
@@ -111,6 +112,16 @@ type fixture struct {
 	seen map[string]bool
 }
 
+// runtimeOf assembles the API's runtime from a test config, as presignd serve does.
+func runtimeOf(t testing.TB, cfg *config.Config, sg api.Presigner) api.Runtime {
+	t.Helper()
+	rt, err := app.Runtime(cfg, sg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
 func loadTestConfig(t testing.TB) *config.Config {
 	t.Helper()
 	data, err := os.ReadFile("testdata/config.yaml")
@@ -153,8 +164,7 @@ func newServer(t testing.TB, o fixtureOptions, logs io.Writer) *api.Server {
 		p = o.wrap(p)
 	}
 	srv, err := api.New(api.Options{
-		Config:    cfg,
-		Signer:    p,
+		Runtime:   runtimeOf(t, cfg, p),
 		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
 		Now:       func() time.Time { return testNow },
 		Build:     api.BuildInfo{Version: "test", Revision: "test", GoVersion: "test"},
@@ -1288,11 +1298,11 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 		// The grant is revoked by a reload: the upload can no longer be continued.
 		cfg := loadTestConfig(t)
 		cfg.Clients[0].Grants[4].Prefixes = []string{"elsewhere/"}
-		if err := f.srv.SetConfig(cfg, nil); err != nil {
+		if err := f.srv.SetRuntime(runtimeOf(t, cfg, nil)); err != nil {
 			t.Fatal(err)
 		}
 		defer func() {
-			if err := f.srv.SetConfig(loadTestConfig(t), nil); err != nil {
+			if err := f.srv.SetRuntime(runtimeOf(t, loadTestConfig(t), nil)); err != nil {
 				t.Fatal(err)
 			}
 		}()

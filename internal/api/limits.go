@@ -31,7 +31,7 @@ const batchWeight = 16
 // would put more than limits.max_in_flight requests in flight.
 func (s *Server) limitInFlight(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := int64(s.state.Load().cfg.MaxInFlight())
+		limit := int64(s.state.Load().limits.MaxInFlight)
 		weight := int64(1)
 		if r.URL.Path == "/v1/presign/batch" {
 			weight = min(batchWeight, limit)

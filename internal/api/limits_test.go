@@ -40,7 +40,7 @@ func setLimits(t testing.TB, srv *api.Server, maxConns, closeIdleAbove, maxInFli
 	t.Helper()
 	cfg := loadTestConfig(t)
 	cfg.Limits = config.Limits{MaxConnections: maxConns, CloseIdleAbove: closeIdleAbove, MaxInFlight: maxInFlight}
-	if err := srv.SetConfig(cfg, nil); err != nil {
+	if err := srv.SetRuntime(runtimeOf(t, cfg, nil)); err != nil {
 		t.Fatal(err)
 	}
 }

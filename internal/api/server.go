@@ -6,9 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -18,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
-	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/origin"
 	"github.com/presignd/presignd/internal/policy"
 	"github.com/presignd/presignd/internal/signer"
@@ -40,8 +37,8 @@ type Presigner interface {
 
 // Options are the Server's dependencies.
 type Options struct {
-	Config   *config.Config
-	Signer   Presigner
+	// Runtime is what the first config became (internal/app assembles it).
+	Runtime  Runtime
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
 	Now      func() time.Time
@@ -49,6 +46,40 @@ type Options struct {
 	// UploadKey authenticates multipart upload IDs; every replica needs the same one.
 	// When empty, a random key is made, which only this process knows.
 	UploadKey []byte
+}
+
+// Runtime is everything the API serves with that comes from one config: a reload
+// replaces it whole (SetRuntime). It is built and validated before it gets here.
+type Runtime struct {
+	Policy *policy.Policy
+	// Clients are the configured clients, in file order.
+	Clients []Client
+	// Origins are the browser origins allowed to call the API.
+	Origins origin.List
+	Limits  Limits
+	// Signer signs and makes presignd's S3 calls; SetRuntime keeps the one in force
+	// when it is nil.
+	Signer Presigner
+}
+
+// Client is a configured client: its name, the SHA-256 of its bearer token and its
+// rate limit.
+type Client struct {
+	Name        string
+	TokenSHA256 [sha256.Size]byte
+	// RateLimit is nil for a client without one.
+	RateLimit *RateLimit
+}
+
+// RateLimit is a token bucket: RPS tokens a second, up to Burst at once.
+type RateLimit struct {
+	RPS   float64
+	Burst int
+}
+
+// Limits bound what a surge of callers can make presignd hold (limits.go).
+type Limits struct {
+	MaxConnections, CloseIdleAbove, MaxInFlight int
 }
 
 // BuildInfo describes the running binary.
@@ -71,7 +102,7 @@ type Server struct {
 
 // state is everything derived from one config; a reload swaps it whole.
 type state struct {
-	cfg     *config.Config
+	limits  Limits
 	signer  Presigner
 	policy  *policy.Policy
 	origins origin.List // browser origins allowed to call the API
@@ -88,7 +119,7 @@ type caller struct {
 	requests sync.Map // [2]string -> prometheus.Counter
 }
 
-// New builds a Server from a validated config.
+// New builds a Server.
 func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -112,47 +143,36 @@ func New(o Options) (*Server, error) {
 	}
 	s.metrics = m
 	s.conns = newConnGuard(func() (int, int) {
-		cfg := s.state.Load().cfg
-		return cfg.MaxConnections(), cfg.CloseIdleAbove()
+		l := s.state.Load().limits
+		return l.MaxConnections, l.CloseIdleAbove
 	}, m.idleClosed.Inc)
 	if err := m.registerLoad(o.Registry, s.inFlight.Load, s.conns.Open); err != nil {
 		return nil, err
 	}
-	if err := s.SetConfig(o.Config, o.Signer); err != nil {
+	if err := s.SetRuntime(o.Runtime); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// SetConfig replaces the config, and the signer when sg is not nil, atomically.
-// Requests in flight finish on the old ones. Rate limiters of clients that keep the
-// same limits keep their state.
-func (s *Server) SetConfig(cfg *config.Config, sg Presigner) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
+// SetRuntime replaces what the API serves with, atomically; the signer only when
+// rt.Signer is not nil. Requests in flight finish on the old runtime. Rate limiters of
+// clients that keep the same limits keep their state.
+func (s *Server) SetRuntime(rt Runtime) error {
 	old := s.state.Load()
+	sg := rt.Signer
 	if sg == nil {
 		if old == nil {
 			return errors.New("no signer")
 		}
 		sg = old.signer
 	}
-	pol, err := cfg.Policy()
-	if err != nil {
-		return err
+	if rt.Policy == nil {
+		return errors.New("no policy")
 	}
-	origins, err := origin.ParseList(cfg.CORS.AllowedOrigins)
-	if err != nil {
-		return err
-	}
-	st := &state{cfg: cfg, signer: sg, policy: pol, origins: origins, callers: map[string]*caller{}}
+	st := &state{limits: rt.Limits, signer: sg, policy: rt.Policy, origins: rt.Origins, callers: map[string]*caller{}}
 	tokens := staticTokens{}
-	for _, cl := range cfg.Clients {
-		var h [sha256.Size]byte
-		if _, err := hex.Decode(h[:], []byte(cl.TokenSHA256.Reveal())); err != nil {
-			return fmt.Errorf("client %s: token_sha256 is not hex", cl.Name)
-		}
+	for _, cl := range rt.Clients {
 		c := &caller{name: cl.Name}
 		if rl := cl.RateLimit; rl != nil {
 			c.limiter = rate.NewLimiter(rate.Limit(rl.RPS), rl.Burst)
@@ -163,17 +183,14 @@ func (s *Server) SetConfig(cfg *config.Config, sg Presigner) error {
 				}
 			}
 		}
-		tokens[h] = c
+		tokens[cl.TokenSHA256] = c
 		st.callers[cl.Name] = c
 	}
 	st.identity = identities{tokens}
 	s.state.Store(st)
-	s.metrics.setClients(pol.ClientNames())
+	s.metrics.setClients(rt.Policy.ClientNames())
 	return nil
 }
-
-// Config returns the config in force.
-func (s *Server) Config() *config.Config { return s.state.Load().cfg }
 
 // Drain makes /readyz answer 503 from now on; requests are still served.
 func (s *Server) Drain() { s.draining.Store(true) }
