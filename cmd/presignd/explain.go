@@ -13,7 +13,6 @@ import (
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/policy"
-	"github.com/presignd/presignd/internal/signer"
 )
 
 // explainCommand is a policy dry run: which grant allows a request and for how long,
@@ -39,12 +38,16 @@ func explainCommand(args []string, getenv func(string) string, stdout, stderr io
 	case *client == "":
 		return errors.New("no client given; pass --client NAME")
 	}
-	req := policy.Request{
-		Bucket: bucket, Key: key, Method: strings.ToUpper(*method), TTL: *expires, StrictTTL: *strict,
-		ContentType: *contentType, ContentLength: *contentLength,
+	in := api.ExplainRequest{
+		Bucket: bucket, Key: key, Method: *method, ExpiresIn: *expires, StrictTTL: *strict, ContentType: *contentType,
 	}
-	if err := checkExplainRequest(req); err != nil {
-		return err
+	if *contentLength != -1 {
+		in.ContentLength = contentLength
+	}
+	req, err := in.PolicyRequest()
+	if err != nil {
+		// The API's words, with the command line's names for its fields.
+		return errors.New(flagNames.Replace(api.ErrorDetail(err)))
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
@@ -74,32 +77,13 @@ func explainCommand(args []string, getenv func(string) string, stdout, stderr io
 	return nil
 }
 
-// checkExplainRequest refuses what POST /v1/presign would refuse as invalid, so that
-// a mistyped command line is an error rather than an explained denial.
-func checkExplainRequest(req policy.Request) error {
-	if err := policy.ValidateRequest(req); err != nil {
-		var inv *policy.InvalidError
-		if errors.As(err, &inv) {
-			if inv.Field == policy.FieldExpiresIn {
-				return errors.New("--expires-in must be at least 1 second")
-			}
-			return errors.New(inv.Detail)
-		}
-		return err
-	}
-	if req.Method != policy.MethodPut {
-		switch {
-		case req.ContentType != "":
-			return errors.New("--content-type applies only to PUT")
-		case req.ContentLength != -1:
-			return errors.New("--content-length applies only to PUT")
-		}
-	}
-	if req.ContentLength != -1 && (req.ContentLength < 1 || req.ContentLength > signer.MaxObjectSize) {
-		return errors.New("--content-length must be between 1 byte and 5 TiB")
-	}
-	return nil
-}
+// flagNames turns the API's field names in an error into the explain flags.
+var flagNames = strings.NewReplacer(
+	"field content_type", "--content-type",
+	"field content_length", "--content-length",
+	"expires_in", "--expires-in",
+	"field method", "--http-method",
+)
 
 // printExplanation writes the explanation for people; client is the client's index
 // in the config, for the grant's path.

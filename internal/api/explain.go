@@ -31,6 +31,31 @@ type ExplainedGrant struct {
 	MaxTTL  int64    `json:"max_ttl"`
 }
 
+// ExplainRequest is a request to explain, as the explain command gives it.
+// ContentLength is nil when no size is declared.
+type ExplainRequest struct {
+	Bucket, Key, Method string
+	ExpiresIn           int64
+	StrictTTL           bool
+	ContentType         string
+	ContentLength       *int64
+}
+
+// PolicyRequest converts the request as POST /v1/presign and POST /v1/explain convert
+// theirs: the same checks, refused with the same problem details (ErrorDetail).
+func (r ExplainRequest) PolicyRequest() (policy.Request, error) {
+	req := presignRequest{
+		Bucket: exactString{Value: r.Bucket, Set: true}, Key: exactString{Value: r.Key, Set: true},
+		Method: r.Method, ExpiresIn: &r.ExpiresIn, StrictTTL: r.StrictTTL,
+		ContentType: r.ContentType, ContentLength: r.ContentLength,
+	}
+	pr, _, err := req.toRequests()
+	return pr, err
+}
+
+// ErrorDetail is the detail of the problem an error becomes.
+func ErrorDetail(err error) string { return asError(err).Detail }
+
 // Explain runs the policy for a client without signing. It is shared by the API and
 // the explain command.
 func Explain(pol *policy.Policy, client string, req policy.Request, env policy.Env) Explanation {
