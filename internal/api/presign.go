@@ -440,46 +440,8 @@ func parsePresign(body string, req *presignRequest) bool {
 			return false
 		}
 		p.space()
-		var (
-			bit  int
-			text *string
-			num  **int64
-		)
-		switch name {
-		case "bucket":
-			bit, text = seenBucket, &req.Bucket.Value
-			req.Bucket.Set = true
-		case "key":
-			bit, text = seenKey, &req.Key.Value
-			req.Key.Set = true
-		case "method":
-			bit, text = seenMethod, &req.Method
-		case "expires_in":
-			bit, num = seenExpiresIn, &req.ExpiresIn
-		case "strict_ttl":
-			bit = seenStrictTTL
-			v, ok := p.boolean()
-			if !ok {
-				return false
-			}
-			req.StrictTTL = v
-		case "version_id":
-			bit, text = seenVersionID, &req.VersionID
-		case "content_type":
-			bit, text = seenContentType, &req.ContentType
-		case "content_length":
-			bit, num = seenContentLength, &req.ContentLength
-		case "checksum_sha256":
-			bit, text = seenChecksum, &req.ChecksumSHA256
-		case "response_content_disposition":
-			bit, text = seenDisposition, &req.ResponseContentDisposition
-		case "response_content_type":
-			bit, text = seenResponseType, &req.ResponseContentType
-		case "response_cache_control":
-			bit, text = seenCacheControl, &req.ResponseCacheControl
-		case "download_filename":
-			bit, text = seenFilename, &req.DownloadFilename
-		default:
+		bit, text, num, flag := presignField(name, req)
+		if bit == 0 {
 			return false // metadata, or a name decodeBytes must judge
 		}
 		if seen&bit != 0 {
@@ -487,6 +449,12 @@ func parsePresign(body string, req *presignRequest) bool {
 		}
 		seen |= bit
 		switch {
+		case flag != nil:
+			v, ok := p.boolean()
+			if !ok {
+				return false
+			}
+			*flag = v
 		case text != nil:
 			v, ok := p.plainString()
 			if !ok {
@@ -510,6 +478,43 @@ func parsePresign(body string, req *presignRequest) bool {
 		p.space()
 		return p.i == len(p.s)
 	}
+}
+
+// presignField says where the value of field name goes in req (a string, an integer
+// or a boolean) and which bit marks it seen; bit 0 for a field parsePresign leaves to
+// decodeBytes.
+func presignField(name string, req *presignRequest) (bit int, text *string, num **int64, flag *bool) {
+	switch name {
+	case "bucket":
+		req.Bucket.Set = true
+		return seenBucket, &req.Bucket.Value, nil, nil
+	case "key":
+		req.Key.Set = true
+		return seenKey, &req.Key.Value, nil, nil
+	case "method":
+		return seenMethod, &req.Method, nil, nil
+	case "expires_in":
+		return seenExpiresIn, nil, &req.ExpiresIn, nil
+	case "strict_ttl":
+		return seenStrictTTL, nil, nil, &req.StrictTTL
+	case "version_id":
+		return seenVersionID, &req.VersionID, nil, nil
+	case "content_type":
+		return seenContentType, &req.ContentType, nil, nil
+	case "content_length":
+		return seenContentLength, nil, &req.ContentLength, nil
+	case "checksum_sha256":
+		return seenChecksum, &req.ChecksumSHA256, nil, nil
+	case "response_content_disposition":
+		return seenDisposition, &req.ResponseContentDisposition, nil, nil
+	case "response_content_type":
+		return seenResponseType, &req.ResponseContentType, nil, nil
+	case "response_cache_control":
+		return seenCacheControl, &req.ResponseCacheControl, nil, nil
+	case "download_filename":
+		return seenFilename, &req.DownloadFilename, nil, nil
+	}
+	return 0, nil, nil, nil
 }
 
 // jsonScanner reads the simple JSON that parsePresign accepts.
