@@ -48,27 +48,9 @@ func main() {
 	req := request(*addr, *path, *token, *body)
 
 	var st stats
-	all := make([]*client, *conns)
 	sem := make(chan struct{}, *dialers)
-	var wg sync.WaitGroup
 	start := time.Now()
-	for i := range all {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c, err := net.DialTimeout("tcp", *addr, *timeout)
-			if err != nil {
-				st.add("dial_error", err)
-				return
-			}
-			cl := &client{conn: c, br: bufio.NewReaderSize(c, 2048)}
-			all[i] = cl
-			st.count(cl.do(req, *timeout))
-		}()
-	}
-	wg.Wait()
+	all := openAll(*addr, *conns, sem, req, *timeout, &st)
 	opened := time.Since(start)
 
 	// While holding, a connection the server closes shows up as a read that ends.
@@ -89,19 +71,7 @@ func main() {
 		}
 	}
 	var reuse stats
-	for _, cl := range all {
-		if cl == nil || !cl.open {
-			continue
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			reuse.count(cl.do(req, *timeout))
-		}()
-	}
-	wg.Wait()
+	reuseAll(all, sem, req, *timeout, &reuse)
 	for _, cl := range all {
 		if cl != nil {
 			cl.conn.Close()
@@ -119,6 +89,48 @@ func main() {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(out)
+}
+
+// openAll opens n connections, at most cap(sem) at once, and sends req on each.
+func openAll(addr string, n int, sem chan struct{}, req []byte, timeout time.Duration, st *stats) []*client {
+	all := make([]*client, n)
+	var wg sync.WaitGroup
+	for i := range all {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c, err := net.DialTimeout("tcp", addr, timeout)
+			if err != nil {
+				st.add("dial_error", err)
+				return
+			}
+			cl := &client{conn: c, br: bufio.NewReaderSize(c, 2048)}
+			all[i] = cl
+			st.count(cl.do(req, timeout))
+		}()
+	}
+	wg.Wait()
+	return all
+}
+
+// reuseAll sends req again on every connection still open.
+func reuseAll(all []*client, sem chan struct{}, req []byte, timeout time.Duration, st *stats) {
+	var wg sync.WaitGroup
+	for _, cl := range all {
+		if cl == nil || !cl.open {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			st.count(cl.do(req, timeout))
+		}()
+	}
+	wg.Wait()
 }
 
 func round(f float64) float64 { return float64(int(f*10)) / 10 }
