@@ -23,7 +23,7 @@ func (*batchRequest) itemsDecodedSeparately() {}
 //
 // The answer is {"results": [...]}, one entry per request in order: the presign
 // response, or {"error": problem}.
-func (s *Server) handleBatch() http.Handler {
+func (s *Server) handleBatch(item *operation[presignRequest, presignResponse]) http.Handler {
 	return s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		ctx, c := r.Context(), callerFrom(r.Context())
 		var req batchRequest
@@ -39,7 +39,7 @@ func (s *Server) handleBatch() http.Handler {
 			}
 		}
 		if err != nil {
-			s.audit(ctx, c, "presign_batch", auditEntry{}, err)
+			s.audit(ctx, c, item.name, auditEntry{}, err)
 			return err
 		}
 		buf := getBuffer()
@@ -53,18 +53,18 @@ func (s *Server) handleBatch() http.Handler {
 			if i > 0 {
 				if wait := c.take(); wait > 0 {
 					e := rateLimited(c, wait)
-					s.audit(ctx, c, "presign_batch", auditEntry{}, e)
+					s.audit(ctx, c, item.name, auditEntry{}, e)
 					buf.b = appendItemError(buf.b, e)
 					continue
 				}
 			}
-			var item presignRequest
-			if err := decodePresignBytes(raw, &item); err != nil {
-				s.audit(ctx, c, "presign_batch", auditEntry{}, err)
+			var one presignRequest
+			if err := decodePresignBytes(raw, &one); err != nil {
+				s.audit(ctx, c, item.name, auditEntry{}, err)
 				buf.b = appendItemError(buf.b, asError(err))
 				continue
 			}
-			res, err := s.issue(ctx, c, "presign_batch", &item)
+			res, err := item.run(s, ctx, c, &one)
 			if err != nil {
 				e := asError(err)
 				if e.Status() >= 500 && e.Cause != nil {

@@ -49,37 +49,6 @@ type presignResponse struct {
 	CappedBy  string            `json:"capped_by,omitempty"`
 }
 
-func (s *Server) handlePresign() http.Handler {
-	return s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		c := callerFrom(r.Context())
-		var req presignRequest
-		if err := decodePresign(w, r, &req); err != nil {
-			s.audit(r.Context(), c, "presign", auditEntry{}, err)
-			return err
-		}
-		res, err := s.issue(r.Context(), c, "presign", &req)
-		if err != nil {
-			return err
-		}
-		buf := getBuffer()
-		defer putBuffer(buf)
-		buf.b = append(appendPresignResponse(buf.b, &res), '\n')
-		writeJSON(w, http.StatusOK, buf.b)
-		return nil
-	})
-}
-
-// issue decides and signs one request, and records the decision in the metrics and
-// the audit log whatever its outcome.
-func (s *Server) issue(ctx context.Context, c *caller, op string, req *presignRequest) (presignResponse, error) {
-	start := time.Now()
-	entry := auditEntry{bucket: req.Bucket.Value, key: req.Key.Value, method: strings.ToUpper(req.Method)}
-	res, err := s.decideAndSign(ctx, c, req, &entry)
-	s.metrics.duration.Observe(time.Since(start).Seconds())
-	s.audit(ctx, c, op, entry, err)
-	return res, err
-}
-
 func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignRequest, entry *auditEntry) (presignResponse, error) {
 	preq, sreq, err := req.toRequests()
 	if err != nil {

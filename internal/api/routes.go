@@ -22,13 +22,14 @@ func (s *Server) Handler(admin bool) http.Handler {
 	// request is counted under its route pattern.
 	r.Group(func(r chi.Router) {
 		r.Use(s.limitInFlight, s.authenticate)
-		r.Method(http.MethodPost, "/v1/presign", s.handlePresign())
-		r.Method(http.MethodPost, "/v1/presign/batch", s.handleBatch())
-		r.Method(http.MethodPost, "/v1/presign/post", uploadHandler(s, "presign_post", s.presignPost))
-		r.Method(http.MethodPost, "/v1/multipart/create", uploadHandler(s, "multipart_create", s.multipartCreate))
-		r.Method(http.MethodPost, "/v1/multipart/parts", uploadHandler(s, "multipart_parts", s.multipartParts))
-		r.Method(http.MethodPost, "/v1/multipart/complete", uploadHandler(s, "multipart_complete", s.multipartComplete))
-		r.Method(http.MethodPost, "/v1/multipart/abort", uploadHandler(s, "multipart_abort", s.multipartAbort))
+		// Each deciding route is an operation (operation.go): decode, do, audit, write.
+		r.Method(http.MethodPost, "/v1/presign", s.presignOperation("presign").handler(s))
+		r.Method(http.MethodPost, "/v1/presign/batch", s.handleBatch(s.presignOperation("presign_batch")))
+		r.Method(http.MethodPost, "/v1/presign/post", uploadOperation("presign_post", true, s.presignPost).handler(s))
+		r.Method(http.MethodPost, "/v1/multipart/create", uploadOperation("multipart_create", false, s.multipartCreate).handler(s))
+		r.Method(http.MethodPost, "/v1/multipart/parts", uploadOperation("multipart_parts", true, s.multipartParts).handler(s))
+		r.Method(http.MethodPost, "/v1/multipart/complete", uploadOperation("multipart_complete", false, s.multipartComplete).handler(s))
+		r.Method(http.MethodPost, "/v1/multipart/abort", uploadOperation("multipart_abort", false, s.multipartAbort).handler(s))
 		r.Method(http.MethodPost, "/v1/explain", s.handleExplain())
 	})
 	if admin {

@@ -6,7 +6,6 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -259,26 +258,6 @@ func requireBucketKey(bucket, key exactString) error {
 		return requiredErr("key")
 	}
 	return nil
-}
-
-// uploadHandler decodes an upload request, runs fn and audits the decision.
-func uploadHandler[Req any, Res any](s *Server, op string, fn func(ctx context.Context, c *caller, req *Req, e *auditEntry) (*Res, error)) http.Handler {
-	return s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		ctx, c := r.Context(), callerFrom(r.Context())
-		req := new(Req)
-		entry := auditEntry{method: policy.MethodPut}
-		err := decode(w, r, maxBody, req)
-		var res *Res
-		if err == nil {
-			res, err = fn(ctx, c, req, &entry)
-		}
-		s.audit(ctx, c, op, entry, err)
-		if err != nil {
-			return err
-		}
-		encode(w, http.StatusOK, res)
-		return nil
-	})
 }
 
 func (s *Server) multipartCreate(ctx context.Context, c *caller, req *multipartCreateRequest, e *auditEntry) (*multipartCreateResponse, error) {
