@@ -191,6 +191,20 @@ func (e *uploadEnv) wantNoObject(t testing.TB, key string) {
 	}
 }
 
+// wantCreateTooSmall fails unless multipart create refuses req as below S3's 5 MiB
+// part minimum, naming the single-request routes, and leaves no upload in S3.
+func (e *uploadEnv) wantCreateTooSmall(t *testing.T, token string, req map[string]any) {
+	t.Helper()
+	pr := e.refusedAt(t, token, "/v1/multipart/create", req, http.StatusBadRequest)
+	if pr.Code != "invalid_request" || !strings.Contains(pr.Detail, "content_length") ||
+		!strings.Contains(pr.Detail, "POST /v1/presign ") || !strings.Contains(pr.Detail, "POST /v1/presign/post") {
+		t.Errorf("got code %q detail %q, want invalid_request about content_length naming POST /v1/presign and POST /v1/presign/post", pr.Code, pr.Detail)
+	}
+	if left := e.uploadsOf(t, req["key"].(string)); len(left) != 0 {
+		t.Errorf("the refused create left %d uploads in S3", len(left))
+	}
+}
+
 // uploadsOf lists the multipart uploads S3 holds for key.
 func (e *uploadEnv) uploadsOf(t testing.TB, key string) []types.MultipartUpload {
 	t.Helper()
@@ -493,16 +507,9 @@ func TestUploadMultipart(t *testing.T) {
 	// S3 refuses parts other than the last below 5 MiB: a smaller file is one PUT or POST.
 	t.Run("a declared size below 5 MiB is refused at create", func(t *testing.T) {
 		t.Parallel()
-		key := "big/small.bin"
-		pr := e.refusedAt(t, bobToken, "/v1/multipart/create", map[string]any{
-			"bucket": bucketUploads, "key": key, "content_type": "application/octet-stream", "content_length": 5*mib - 1,
-		}, http.StatusBadRequest)
-		if pr.Code != "invalid_request" || !strings.Contains(pr.Detail, "POST /v1/presign ") || !strings.Contains(pr.Detail, "POST /v1/presign/post") {
-			t.Errorf("got code %q detail %q, want invalid_request naming POST /v1/presign and POST /v1/presign/post", pr.Code, pr.Detail)
-		}
-		if left := e.uploadsOf(t, key); len(left) != 0 {
-			t.Errorf("the refused create left %d uploads in S3", len(left))
-		}
+		e.wantCreateTooSmall(t, bobToken, map[string]any{
+			"bucket": bucketUploads, "key": "big/small.bin", "content_type": "application/octet-stream", "content_length": 5*mib - 1,
+		})
 	})
 
 	// The size is declared once: parts beyond it get no URL, and a part of another
