@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/presignd/presignd/internal/config"
-	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 	"github.com/presignd/presignd/internal/testenv"
 )
 
@@ -34,8 +34,8 @@ buckets:
 		}
 		return cfg
 	}
-	targets := func(r *running) map[string]signer.Target {
-		return map[string]signer.Target{"media": r.signer.TargetFor("media"), "logs-eu": r.signer.TargetFor("logs-eu")}
+	targets := func(r *running) map[string]s3signer.Target {
+		return map[string]s3signer.Target{"media": r.signer.TargetFor("media"), "logs-eu": r.signer.TargetFor("logs-eu")}
 	}
 
 	start, err := build(ctx, file(t, ""), nil, false, log)

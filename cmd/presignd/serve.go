@@ -24,7 +24,7 @@ import (
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/app"
 	"github.com/presignd/presignd/internal/config"
-	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 )
 
 // The AWS documentation's example key pair, used only by serve --dev when the
@@ -264,7 +264,7 @@ func reload(ctx context.Context, srv *api.Server, cur *running, path string, dev
 // and reload both make it with build.
 type running struct {
 	cfg    *config.Config
-	signer *signer.Signer
+	signer *s3signer.Signer
 	rt     api.Runtime // what the API serves with
 }
 
@@ -290,7 +290,7 @@ func build(ctx context.Context, cfg *config.Config, prev *running, dev bool, log
 	return assemble(cfg, sg)
 }
 
-func assemble(cfg *config.Config, sg *signer.Signer) (*running, error) {
+func assemble(cfg *config.Config, sg *s3signer.Signer) (*running, error) {
 	rt, err := app.Runtime(cfg, sg)
 	if err != nil {
 		return nil, err
@@ -299,7 +299,7 @@ func assemble(cfg *config.Config, sg *signer.Signer) (*running, error) {
 }
 
 // sameTargets reports whether two signer configs sign every bucket alike.
-func sameTargets(a, b signer.Config) bool {
+func sameTargets(a, b s3signer.Config) bool {
 	return a.Default == b.Default && a.Profile == b.Profile && maps.Equal(a.Buckets, b.Buckets)
 }
 
@@ -316,9 +316,9 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 
 // newSigner builds the signer for a config. In dev mode only, when the credential
 // chain finds nothing, it signs with the AWS documentation example key pair.
-func newSigner(ctx context.Context, cfg *config.Config, dev bool, log *slog.Logger) (*signer.Signer, error) {
+func newSigner(ctx context.Context, cfg *config.Config, dev bool, log *slog.Logger) (*s3signer.Signer, error) {
 	sc := signerConfig(cfg)
-	sg, err := signer.New(ctx, sc)
+	sg, err := s3signer.New(ctx, sc)
 	if err != nil || !dev {
 		return sg, err
 	}
@@ -329,19 +329,19 @@ func newSigner(ctx context.Context, cfg *config.Config, dev bool, log *slog.Logg
 	}
 	log.Warn("NO AWS CREDENTIALS FOUND: --dev is signing with the AWS documentation example key pair " +
 		exampleAccessKeyID + "; URLs will only work against a local S3-compatible server configured with that key pair")
-	sc.Credentials = signer.StaticCredentials(exampleAccessKeyID, exampleSecretAccessKey)
-	return signer.New(ctx, sc)
+	sc.Credentials = s3signer.StaticCredentials(exampleAccessKeyID, exampleSecretAccessKey)
+	return s3signer.New(ctx, sc)
 }
 
 // signerConfig resolves each bucket's complete target from the s3 block and its overrides.
-func signerConfig(cfg *config.Config) signer.Config {
-	def := signer.Target{
+func signerConfig(cfg *config.Config) s3signer.Config {
+	def := s3signer.Target{
 		Region:         cfg.S3.Region,
 		Endpoint:       cfg.S3.Endpoint,
 		PublicEndpoint: cfg.S3.PublicEndpoint,
 		PathStyle:      cfg.S3.PathStyle,
 	}
-	sc := signer.Config{Default: def, Profile: cfg.S3.Profile, Buckets: map[string]signer.Target{}}
+	sc := s3signer.Config{Default: def, Profile: cfg.S3.Profile, Buckets: map[string]s3signer.Target{}}
 	for name, b := range cfg.Buckets {
 		t := def
 		if b.Region != "" {

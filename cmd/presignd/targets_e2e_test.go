@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/presignd/presignd/internal/config"
-	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/s3server"
 )
@@ -132,8 +132,8 @@ clients:
 		t.Fatal(err)
 	}
 	sc := signerConfig(cfg)
-	def := signer.Target{Region: "us-east-1", Endpoint: "http://10.0.0.1:9000", PublicEndpoint: "https://s3.example.com", PathStyle: true}
-	want := map[string]signer.Target{
+	def := s3signer.Target{Region: "us-east-1", Endpoint: "http://10.0.0.1:9000", PublicEndpoint: "https://s3.example.com", PathStyle: true}
+	want := map[string]s3signer.Target{
 		// Only the region changes; the endpoints and the style are inherited.
 		"logs-eu": {Region: "eu-west-1", Endpoint: "http://10.0.0.1:9000", PublicEndpoint: "https://s3.example.com", PathStyle: true},
 		// Another store: the default public endpoint, which fronts the default store, is not inherited.

@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/presignd/presignd/internal/api"
-	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
@@ -40,9 +40,9 @@ func newBatchFixture(t *testing.T) *batchFixture {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	now := func() time.Time { return batchNow }
 	cfg := perfConfig(t)
-	sg, err := signer.New(t.Context(), signer.Config{
-		Default:     signer.Target{Region: cfg.S3.Region},
-		Credentials: signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey),
+	sg, err := s3signer.New(t.Context(), s3signer.Config{
+		Default:     s3signer.Target{Region: cfg.S3.Region},
+		Credentials: s3signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey),
 		Now:         now,
 	})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/config"
-	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 	"github.com/presignd/presignd/internal/testenv"
 )
 
@@ -62,9 +62,9 @@ func newPerfServer(tb testing.TB, logs io.Writer, now func() time.Time) *api.Ser
 		now = time.Now
 	}
 	cfg := perfConfig(tb)
-	sg, err := signer.New(tb.Context(), signer.Config{
-		Default:     signer.Target{Region: cfg.S3.Region},
-		Credentials: signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey),
+	sg, err := s3signer.New(tb.Context(), s3signer.Config{
+		Default:     s3signer.Target{Region: cfg.S3.Region},
+		Credentials: s3signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey),
 		Now:         now,
 	})
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/config"
-	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 	"github.com/presignd/presignd/internal/testenv"
 )
 
@@ -26,9 +26,9 @@ clients:
 	if err != nil {
 		t.Fatal(err)
 	}
-	sg, err := signer.New(t.Context(), signer.Config{
-		Default:     signer.Target{Region: "us-east-1"},
-		Credentials: signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey),
+	sg, err := s3signer.New(t.Context(), s3signer.Config{
+		Default:     s3signer.Target{Region: "us-east-1"},
+		Credentials: s3signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey),
 		Now:         func() time.Time { return time.Date(2026, 11, 22, 20, 0, 0, 0, time.UTC) },
 	})
 	if err != nil {

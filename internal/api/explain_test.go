@@ -19,7 +19,7 @@ import (
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/policy"
-	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 	"github.com/presignd/presignd/internal/testenv"
 )
 
@@ -61,10 +61,10 @@ func explainServer(t *testing.T, creds aws.CredentialsProvider) string {
 		t.Fatalf("explainConfig: %v", err)
 	}
 	if creds == nil {
-		creds = signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey)
+		creds = s3signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey)
 	}
-	sg, err := signer.New(context.Background(), signer.Config{
-		Default:     signer.Target{Region: cfg.S3.Region, Endpoint: cfg.S3.Endpoint, PathStyle: cfg.S3.PathStyle},
+	sg, err := s3signer.New(context.Background(), s3signer.Config{
+		Default:     s3signer.Target{Region: cfg.S3.Region, Endpoint: cfg.S3.Endpoint, PathStyle: cfg.S3.PathStyle},
 		Credentials: creds,
 		Now:         func() time.Time { return explainNow },
 	})
@@ -393,9 +393,9 @@ func TestExplainWithTenThousandClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sg, err := signer.New(context.Background(), signer.Config{
-		Default:     signer.Target{Region: "us-east-1"},
-		Credentials: signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey),
+	sg, err := s3signer.New(context.Background(), s3signer.Config{
+		Default:     s3signer.Target{Region: "us-east-1"},
+		Credentials: s3signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey),
 		Now:         func() time.Time { return explainNow },
 	})
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/presignd/presignd/internal/app"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
@@ -135,13 +136,13 @@ func loadTestConfig(t testing.TB) *config.Config {
 	return cfg
 }
 
-func newSigner(t testing.TB, cfg *config.Config, creds aws.CredentialsProvider) *signer.Signer {
+func newSigner(t testing.TB, cfg *config.Config, creds aws.CredentialsProvider) *s3signer.Signer {
 	t.Helper()
 	if creds == nil {
-		creds = signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey)
+		creds = s3signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey)
 	}
-	sg, err := signer.New(context.Background(), signer.Config{
-		Default: signer.Target{
+	sg, err := s3signer.New(context.Background(), s3signer.Config{
+		Default: s3signer.Target{
 			Region:         cfg.S3.Region,
 			Endpoint:       cfg.S3.Endpoint,
 			PublicEndpoint: cfg.S3.PublicEndpoint,
@@ -1095,11 +1096,11 @@ func (f *fakeS3) set(parts []signer.Part, err error) {
 // every API operation a recovered 500.
 type panickingCredentials struct{ api.Presigner }
 
-func (panickingCredentials) Credentials(context.Context) (aws.Credentials, error) {
+func (panickingCredentials) Credentials(context.Context) (signer.Credentials, error) {
 	panic("cause-4d2e: the credential source panicked")
 }
 
-func (p panickingCredentials) Decide(ctx context.Context, _ func(bool, time.Time) bool) (aws.Credentials, error) {
+func (p panickingCredentials) Decide(ctx context.Context, _ func(bool, time.Time) bool) (signer.Credentials, error) {
 	return p.Credentials(ctx)
 }
 

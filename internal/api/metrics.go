@@ -5,9 +5,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/presignd/presignd/internal/signer"
 )
 
 // Outcomes of a presign decision, as metrics and the audit log report them.
@@ -171,7 +172,7 @@ func (m *metrics) reloaded(ok bool, at time.Time) {
 	m.reloadOK.Set(0)
 }
 
-func (m *metrics) credentialsExpiry(c aws.Credentials) {
+func (m *metrics) credentialsExpiry(c signer.Credentials) {
 	v := 0.0
 	if c.CanExpire {
 		v = float64(c.Expires.Unix())

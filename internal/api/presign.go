@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/presignd/presignd/internal/policy"
 	"github.com/presignd/presignd/internal/signer"
 )
@@ -80,7 +78,7 @@ func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignReque
 // decideFresh runs the policy against the signing credentials, which the signer
 // refreshes once when they are what caps the lifetime, and returns the credentials to
 // sign with. When no credentials can be had, the error is credentials_unavailable.
-func (s *Server) decideFresh(ctx context.Context, st *state, client string, preq policy.Request) (policy.Decision, aws.Credentials, error) {
+func (s *Server) decideFresh(ctx context.Context, st *state, client string, preq policy.Request) (policy.Decision, signer.Credentials, error) {
 	var (
 		d   policy.Decision
 		err error
@@ -99,7 +97,7 @@ func (s *Server) decideFresh(ctx context.Context, st *state, client string, preq
 
 // decide is decideFresh for a request that will be signed: it records the outcome
 // for the audit line and the cap metric.
-func (s *Server) decide(ctx context.Context, st *state, c *caller, preq policy.Request, entry *auditEntry) (policy.Decision, aws.Credentials, error) {
+func (s *Server) decide(ctx context.Context, st *state, c *caller, preq policy.Request, entry *auditEntry) (policy.Decision, signer.Credentials, error) {
 	d, creds, err := s.decideFresh(ctx, st, c.name, preq)
 	entry.cappedBy = d.CappedBy
 	if err == nil {

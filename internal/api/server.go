@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
@@ -21,14 +20,31 @@ import (
 	"github.com/presignd/presignd/internal/signer"
 )
 
-// Presigner is what the API needs from the signer: credentials, signing, and the
-// only S3 calls presignd makes (multipart create, list, complete, abort).
+// Presigner is what the API needs from the signer: a credentials snapshot to decide
+// on and sign with, signing, and the only S3 calls presignd makes.
 type Presigner interface {
-	Credentials(ctx context.Context) (aws.Credentials, error)
-	Decide(ctx context.Context, decide func(expires bool, expiry time.Time) (credentialsLimited bool)) (aws.Credentials, error)
+	credentialSource
+	urlSigner
+	multipartCalls
+}
+
+// credentialSource hands out snapshots of the signing credentials. Decide runs decide
+// against a snapshot's expiry, refreshes once when decide says the credentials limited
+// it, and returns the snapshot the last decision was made about.
+type credentialSource interface {
+	Credentials(ctx context.Context) (signer.Credentials, error)
+	Decide(ctx context.Context, decide func(expires bool, expiry time.Time) (credentialsLimited bool)) (signer.Credentials, error)
+}
+
+// urlSigner signs; it makes no network call.
+type urlSigner interface {
 	Presign(ctx context.Context, req signer.Request) (signer.Presigned, error)
 	PresignPost(ctx context.Context, req signer.PostRequest) (signer.PostPolicy, error)
 	PresignParts(ctx context.Context, req signer.PartRequest) ([]signer.PartURL, time.Time, error)
+}
+
+// multipartCalls are presignd's own calls to S3; they fail with *signer.S3Error.
+type multipartCalls interface {
 	CreateMultipartUpload(ctx context.Context, bucket, key, contentType string) (string, error)
 	ListParts(ctx context.Context, bucket, key, uploadID string) ([]signer.Part, error)
 	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []signer.Part) (string, error)
@@ -213,7 +229,7 @@ func (s *Server) Ready(ctx context.Context) error {
 }
 
 // credentials retrieves the signing credentials and records their expiry.
-func (s *Server) credentials(ctx context.Context) (aws.Credentials, error) {
+func (s *Server) credentials(ctx context.Context) (signer.Credentials, error) {
 	c, err := s.state.Load().signer.Credentials(ctx)
 	if err != nil {
 		return c, err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/presignd/presignd/internal/origin"
 	"github.com/presignd/presignd/internal/policy"
+	"github.com/presignd/presignd/internal/signer"
 )
 
 var (
@@ -224,7 +225,7 @@ func checkGrant(p *Problems, path, client string, g Grant) {
 	if g.MaxContentLength != nil && *g.MaxContentLength < 1 {
 		p.add(path+".max_content_length", "must be at least 1 byte")
 	}
-	if g.MaxContentLength != nil && *g.MaxContentLength > 5<<40 {
+	if g.MaxContentLength != nil && *g.MaxContentLength > signer.MaxObjectSize {
 		p.add(path+".max_content_length", "is above 5 TiB, the largest object S3 stores")
 	}
 }

@@ -15,6 +15,9 @@ const (
 	MaxObjectSize = 5 << 40
 )
 
+// MaxPostObjectSize is the largest object a single POST upload may carry (5 GiB).
+const MaxPostObjectSize = 5 << 30
+
 // MaxMetadataBytes is S3's limit on an object's user-defined metadata, names and
 // values together.
 const MaxMetadataBytes = 2048

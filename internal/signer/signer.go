@@ -1,185 +1,26 @@
-// Package signer turns allowed requests into S3 pre-signed URLs with aws-sdk-go-v2.
-//
-// Issuing a URL never calls S3. Credentials come from the default AWS chain
-// (config.LoadDefaultConfig) behind the SDK's cache; the caller retrieves them first,
-// decides the lifetime from their expiry, and signs with exactly those credentials.
+// Package signer is presignd's knowledge of S3 that needs no AWS code: S3's limits,
+// part plans, the requests to sign and what signing them gives back, and the faults of
+// S3's answers. The API speaks only this package; s3signer (its subpackage) does the
+// signing and the calls to S3 with aws-sdk-go-v2.
 package signer
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// RefreshInterval is the shortest time between two forced credential refreshes.
-const RefreshInterval = 30 * time.Second
-
-// Target says where URLs for a bucket point and how they are signed.
-type Target struct {
-	Region string
-	// Endpoint is the S3 endpoint presignd reaches; empty means the regional AWS one.
-	Endpoint string
-	// PublicEndpoint is the endpoint callers reach, signed into URLs; empty means Endpoint.
-	PublicEndpoint string
-	PathStyle      bool
+// Credentials are the signing credentials of one moment. The policy decides a
+// lifetime against their expiry and the URL is then signed with exactly these.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	// CanExpire is false for credentials that never expire.
+	CanExpire bool
+	Expires   time.Time
 }
-
-// Config configures a Signer.
-type Config struct {
-	// Default is the target of every bucket without an override.
-	Default Target
-	// Buckets holds complete targets for buckets that override the default.
-	Buckets map[string]Target
-	// Profile selects a shared-config profile; empty uses the default chain.
-	Profile string
-	// Credentials replaces the default chain when set.
-	Credentials aws.CredentialsProvider
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
-	// LoadOptions are passed to config.LoadDefaultConfig.
-	LoadOptions []func(*config.LoadOptions) error
-}
-
-// Signer signs S3 requests. It is safe for concurrent use.
-type Signer struct {
-	cfg         Config
-	aws         aws.Config
-	creds       aws.CredentialsProvider
-	now         func() time.Time
-	clients     sync.Map // clientKey -> *s3.Client
-	lastRefresh atomic.Int64
-	fast        fastState
-	// sdkOnly turns the fast path off, so that every URL is signed by s3.PresignClient.
-	sdkOnly bool
-}
-
-type clientKey struct {
-	target Target
-	public bool
-}
-
-// New loads the AWS configuration (no network call) and builds a Signer.
-func New(ctx context.Context, cfg Config) (*Signer, error) {
-	opts := append([]func(*config.LoadOptions) error{config.WithRegion(cfg.Default.Region)}, cfg.LoadOptions...)
-	if cfg.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
-	}
-	if cfg.Credentials != nil {
-		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
-	}
-	if _, ok := awsCfg.Credentials.(*aws.CredentialsCache); !ok && awsCfg.Credentials != nil {
-		awsCfg.Credentials = aws.NewCredentialsCache(awsCfg.Credentials)
-	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &Signer{cfg: cfg, aws: awsCfg, creds: awsCfg.Credentials, now: now}, nil
-}
-
-// ErrNoCredentials means the credential chain found nothing to sign with.
-var ErrNoCredentials = errors.New("no AWS credentials were found")
-
-// Credentials returns the current signing credentials, from the SDK's cache.
-func (s *Signer) Credentials(ctx context.Context) (aws.Credentials, error) {
-	if s.creds == nil {
-		return aws.Credentials{}, ErrNoCredentials
-	}
-	c, err := s.creds.Retrieve(ctx)
-	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("retrieving signing credentials: %w", err)
-	}
-	return c, nil
-}
-
-// Refresh drops cached credentials and retrieves new ones, at most once per
-// RefreshInterval. It reports false, with the cached credentials, when it did not refresh.
-func (s *Signer) Refresh(ctx context.Context) (aws.Credentials, bool, error) {
-	cache, ok := s.creds.(*aws.CredentialsCache)
-	now := s.now()
-	last := s.lastRefresh.Load()
-	if !ok || now.UnixNano()-last < int64(RefreshInterval) || !s.lastRefresh.CompareAndSwap(last, now.UnixNano()) {
-		c, err := s.Credentials(ctx)
-		return c, false, err
-	}
-	cache.Invalidate()
-	c, err := s.Credentials(ctx)
-	return c, true, err
-}
-
-// Decide takes the signing credentials from the cache and runs decide against their
-// expiry (expires is false for credentials that do not expire). When decide reports
-// that the credentials limited its answer, they are refreshed (at most once per
-// RefreshInterval, see Refresh) and decide runs once more against the fresh ones. It
-// returns the credentials the last run of decide saw: sign with those, so that the
-// decision and the signature are about the same credentials.
-func (s *Signer) Decide(ctx context.Context, decide func(expires bool, expiry time.Time) (credentialsLimited bool)) (aws.Credentials, error) {
-	c, err := s.Credentials(ctx)
-	if err != nil {
-		return c, err
-	}
-	if !decide(c.CanExpire, c.Expires) {
-		return c, nil
-	}
-	fresh, refreshed, err := s.Refresh(ctx)
-	if !refreshed || err != nil {
-		return c, nil
-	}
-	decide(fresh.CanExpire, fresh.Expires)
-	return fresh, nil
-}
-
-// TargetFor returns the target of a bucket.
-func (s *Signer) TargetFor(bucket string) Target {
-	if t, ok := s.cfg.Buckets[bucket]; ok {
-		return t
-	}
-	return s.cfg.Default
-}
-
-// client returns the S3 client for a target, for signing (public) or for calls.
-func (s *Signer) client(t Target, public bool) *s3.Client {
-	k := clientKey{target: t, public: public}
-	if c, ok := s.clients.Load(k); ok {
-		return c.(*s3.Client)
-	}
-	endpoint := t.Endpoint
-	if public && t.PublicEndpoint != "" {
-		endpoint = t.PublicEndpoint
-	}
-	c := s3.NewFromConfig(s.aws, func(o *s3.Options) {
-		o.Region = t.Region
-		o.UsePathStyle = t.PathStyle
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-		// Never add a checksum the caller did not ask for (pre-signed URLs carrying
-		// CRC32 of an empty body fail at upload time).
-		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-	})
-	actual, _ := s.clients.LoadOrStore(k, c)
-	return actual.(*s3.Client)
-}
-
-// pathStyle is forced for buckets with dots: a dotted bucket as a subdomain breaks
-// the TLS certificate match.
-func forcePathStyle(bucket string) bool { return strings.Contains(bucket, ".") }
 
 // Request is an allowed request to sign.
 type Request struct {
@@ -187,8 +28,8 @@ type Request struct {
 	Key     string
 	Method  string
 	Expires time.Duration
-	// Credentials are the credentials to sign with, as the caller retrieved them.
-	Credentials aws.Credentials
+	// Credentials are the credentials to sign with, those the decision was made about.
+	Credentials Credentials
 
 	VersionID      string
 	ContentType    string
@@ -214,85 +55,69 @@ type Presigned struct {
 // ExpiresAt is the moment the URL stops working: X-Amz-Date + X-Amz-Expires.
 func (p Presigned) ExpiresAt() time.Time { return p.SignedAt.Add(p.Expires) }
 
-// Presign signs req. It makes no network call.
-//
-// Most URLs are signed by a fast path that produces, byte for byte, the URL that
-// s3.PresignClient produces for the same request and time (see fast.go); the
-// PresignClient signs the rest.
-func (s *Signer) Presign(ctx context.Context, req Request) (Presigned, error) {
-	if req.Expires < time.Second {
-		// The SDK would silently turn 0 into 900 s.
-		return Presigned{}, fmt.Errorf("a URL needs a lifetime of at least 1s, got %s", req.Expires)
-	}
-	if err := checkMetadataNames(req.Metadata); err != nil {
-		return Presigned{}, err
-	}
-	// X-Amz-Expires is whole seconds; keep ExpiresAt equal to what the URL says.
-	req.Expires = req.Expires.Truncate(time.Second)
-	at := s.now().UTC().Truncate(time.Second)
-	if p, ok := s.presignFast(ctx, req, at); ok {
-		return p, nil
-	}
-	return s.presignSDK(ctx, req, at)
+// PostRequest is an allowed browser form upload to sign as an S3 POST policy.
+type PostRequest struct {
+	Bucket string
+	// Key is the whole key: the policy holds the form to it exactly. (A starts-with
+	// condition cannot stop "../" in the uploader's key, which stores that map keys
+	// to paths resolve out of the prefix.)
+	Key         string
+	Expires     time.Duration
+	Credentials Credentials
+	// ContentType is the exact Content-Type; empty means any.
+	ContentType string
+	// MinContentLength and MaxContentLength bound the size (content-length-range).
+	MinContentLength int64
+	MaxContentLength int64
 }
 
-// presignSDK signs req at the given time with s3.PresignClient. It is the reference
-// of the fast path, and signs whatever the fast path does not cover.
-func (s *Signer) presignSDK(ctx context.Context, req Request, at time.Time) (Presigned, error) {
-	pc := s.presignClient(req.Bucket, at, req.Credentials, req.Expires)
-	var (
-		out *v4.PresignedHTTPRequest
-		err error
-	)
-	b, k := aws.String(req.Bucket), aws.String(req.Key)
-	switch req.Method {
-	case http.MethodGet:
-		out, err = pc.PresignGetObject(ctx, &s3.GetObjectInput{
-			Bucket: b, Key: k, VersionId: optional(req.VersionID),
-			ResponseContentDisposition: optional(req.ResponseContentDisposition),
-			ResponseContentType:        optional(req.ResponseContentType),
-			ResponseCacheControl:       optional(req.ResponseCacheControl),
-		})
-	case http.MethodHead:
-		out, err = pc.PresignHeadObject(ctx, &s3.HeadObjectInput{
-			Bucket: b, Key: k, VersionId: optional(req.VersionID),
-			ResponseContentDisposition: optional(req.ResponseContentDisposition),
-			ResponseContentType:        optional(req.ResponseContentType),
-			ResponseCacheControl:       optional(req.ResponseCacheControl),
-		})
-	case http.MethodDelete:
-		out, err = pc.PresignDeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: k, VersionId: optional(req.VersionID)})
-	case http.MethodPut:
-		in := &s3.PutObjectInput{
-			Bucket: b, Key: k,
-			ContentType:    optional(req.ContentType),
-			ChecksumSHA256: optional(req.ChecksumSHA256),
-			Metadata:       req.Metadata,
-		}
-		if req.ContentLength >= 0 {
-			in.ContentLength = aws.Int64(req.ContentLength)
-		}
-		out, err = pc.PresignPutObject(ctx, in)
-	default:
-		return Presigned{}, fmt.Errorf("cannot sign method %q", req.Method)
-	}
-	if err != nil {
-		return Presigned{}, fmt.Errorf("signing %s: %w", req.Method, err)
-	}
-	p := Presigned{URL: out.URL, Method: out.Method, Headers: map[string]string{}, SignedAt: at, Expires: req.Expires}
-	for name, vals := range out.SignedHeader {
-		name = http.CanonicalHeaderKey(name)
-		if name == "Host" {
-			continue
-		}
-		p.Headers[name] = strings.Join(vals, ",")
-	}
-	return p, nil
+// PostPolicy is a signed form: POST the fields, then the file, to URL.
+type PostPolicy struct {
+	URL      string
+	Fields   map[string]string
+	SignedAt time.Time
+	Expires  time.Duration
 }
 
-// checkMetadataNames refuses names that differ only in case: they are one header,
-// and the SDK would sign one of their values, whichever its map iteration meets last.
-func checkMetadataNames(md map[string]string) error {
+// ExpiresAt is the moment the policy stops working.
+func (p PostPolicy) ExpiresAt() time.Time { return p.SignedAt.Add(p.Expires) }
+
+// PartRequest is an allowed request for upload-part URLs.
+type PartRequest struct {
+	Bucket, Key, UploadID string
+	PartNumbers           []int32
+	// Plan fixes each part's size, which its URL then signs as Content-Length; the
+	// zero Plan signs no size.
+	Plan        PartPlan
+	Expires     time.Duration
+	Credentials Credentials
+}
+
+// PartURL is one pre-signed UploadPart URL.
+type PartURL struct {
+	PartNumber int32
+	URL        string
+	// Size is the part's exact size, the Content-Length the URL signs; -1 when the
+	// URL binds no size.
+	Size int64
+	// Headers are the signed headers other than Host, in canonical form.
+	Headers map[string]string
+}
+
+// Part is an uploaded part.
+type Part struct {
+	Number int32
+	ETag   string
+	Size   int64
+}
+
+// SameETag reports whether two ETags name the same part, as S3 compares them: with
+// or without their quotes.
+func SameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b, `"`) }
+
+// CheckMetadataNames refuses names that differ only in case: they are one header,
+// and a signer would sign one of their values, whichever its map iteration meets last.
+func CheckMetadataNames(md map[string]string) error {
 	if len(md) < 2 {
 		return nil
 	}
@@ -305,58 +130,4 @@ func checkMetadataNames(md map[string]string) error {
 		seen[canonical] = name
 	}
 	return nil
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-// newV4Signer returns a SigV4 signer configured as the S3 client configures its own:
-// S3 signs the request path as sent, escaped once (escaping it again would make every
-// key with a space, '+' or a non-ASCII letter fail with SignatureDoesNotMatch).
-//
-// A signer is made per URL: its signing-key cache recognises credentials by access key
-// ID alone, so a shared one could sign with a stale key after a secret changes.
-func newV4Signer() *v4.Signer {
-	return v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
-}
-
-// presignClient is a presign client for bucket's target that signs at a known time
-// with known credentials.
-func (s *Signer) presignClient(bucket string, at time.Time, creds aws.Credentials, expires time.Duration) *s3.PresignClient {
-	t := s.TargetFor(bucket)
-	if forcePathStyle(bucket) {
-		t.PathStyle = true
-	}
-	return s3.NewPresignClient(s.client(t, true), func(po *s3.PresignOptions) {
-		po.Expires = expires
-		po.Presigner = fixedSigner{newV4Signer(), at, creds}
-		po.ClientOptions = append(po.ClientOptions, func(o *s3.Options) {
-			o.Credentials = staticProvider(creds)
-			// The client made for these options would otherwise share the cached
-			// client's S3 Express provider and write itself into it, racing with
-			// every other call; let it make its own.
-			o.ExpressCredentials = nil
-		})
-	})
-}
-
-// fixedSigner signs at a known time with known credentials, so that expires_at is
-// exact and the credentials whose expiry capped the lifetime are the ones used.
-type fixedSigner struct {
-	inner *v4.Signer
-	at    time.Time
-	creds aws.Credentials
-}
-
-func (f fixedSigner) PresignHTTP(ctx context.Context, _ aws.Credentials, r *http.Request, payloadHash, service, region string, _ time.Time, optFns ...func(*v4.SignerOptions)) (string, http.Header, error) {
-	return f.inner.PresignHTTP(ctx, f.creds, r, payloadHash, service, region, f.at, optFns...)
-}
-
-// StaticCredentials is a provider of fixed, non-expiring credentials.
-func StaticCredentials(accessKeyID, secretAccessKey string) aws.CredentialsProvider {
-	return credentials.NewStaticCredentialsProvider(accessKeyID, secretAccessKey, "")
 }

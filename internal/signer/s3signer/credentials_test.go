@@ -1,4 +1,4 @@
-package signer_test
+package s3signer_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 	"github.com/presignd/presignd/internal/testenv"
 )
 
@@ -54,7 +54,7 @@ func (c *clock) Set(t time.Time) {
 
 func TestCredentialsProviderError(t *testing.T) {
 	errDenied := errors.New("web identity token rejected")
-	s := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}, Credentials: &countingProvider{err: errDenied}})
+	s := newSigner(t, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}, Credentials: &countingProvider{err: errDenied}})
 	if _, err := s.Credentials(context.Background()); !errors.Is(err, errDenied) {
 		t.Fatalf("Credentials error = %v, want one wrapping %v", err, errDenied)
 	}
@@ -65,7 +65,7 @@ func TestCredentialsProviderError(t *testing.T) {
 
 func TestCredentialsAreCached(t *testing.T) {
 	p := &countingProvider{}
-	s := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}, Credentials: p})
+	s := newSigner(t, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}, Credentials: p})
 	for range 3 {
 		c, err := s.Credentials(context.Background())
 		if err != nil {
@@ -84,7 +84,7 @@ func TestRefreshAtMostOncePerInterval(t *testing.T) {
 	ctx := context.Background()
 	p := &countingProvider{}
 	clk := &clock{t: signingTime}
-	s := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}, Credentials: p, Now: clk.Now})
+	s := newSigner(t, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}, Credentials: p, Now: clk.Now})
 
 	if _, err := s.Credentials(ctx); err != nil {
 		t.Fatalf("Credentials: %v", err)
@@ -97,10 +97,10 @@ func TestRefreshAtMostOncePerInterval(t *testing.T) {
 	}{
 		{0, true, "ASIAEXAMPLE2", 2},
 		{time.Second, false, "ASIAEXAMPLE2", 2},
-		{signer.RefreshInterval - time.Nanosecond, false, "ASIAEXAMPLE2", 2},
-		{signer.RefreshInterval, true, "ASIAEXAMPLE3", 3},
-		{signer.RefreshInterval + 10*time.Second, false, "ASIAEXAMPLE3", 3},
-		{2*signer.RefreshInterval + time.Minute, true, "ASIAEXAMPLE4", 4},
+		{s3signer.RefreshInterval - time.Nanosecond, false, "ASIAEXAMPLE2", 2},
+		{s3signer.RefreshInterval, true, "ASIAEXAMPLE3", 3},
+		{s3signer.RefreshInterval + 10*time.Second, false, "ASIAEXAMPLE3", 3},
+		{2*s3signer.RefreshInterval + time.Minute, true, "ASIAEXAMPLE4", 4},
 	}
 	for _, st := range steps {
 		clk.Set(signingTime.Add(st.after))
@@ -117,7 +117,7 @@ func TestRefreshAtMostOncePerInterval(t *testing.T) {
 	}
 
 	// Many concurrent callers after the interval: exactly one refreshes.
-	clk.Set(signingTime.Add(10 * signer.RefreshInterval))
+	clk.Set(signingTime.Add(10 * s3signer.RefreshInterval))
 	var wg sync.WaitGroup
 	var refreshedCount atomic.Int64
 	for range 16 {
@@ -146,7 +146,7 @@ func TestDecideRefreshesOnceWhenCredentialsLimit(t *testing.T) {
 	ctx := context.Background()
 	p := &countingProvider{}
 	clk := &clock{t: signingTime}
-	s := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}, Credentials: p, Now: clk.Now})
+	s := newSigner(t, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}, Credentials: p, Now: clk.Now})
 
 	var runs int
 	notLimited := func(bool, time.Time) bool { runs++; return false }
@@ -169,7 +169,7 @@ func TestDecideRefreshesOnceWhenCredentialsLimit(t *testing.T) {
 		t.Fatalf("limited again at once: got %s, %v after %d runs and %d retrievals; want ASIAEXAMPLE2 after 1 run, no new retrieval", c.AccessKeyID, err, runs, p.calls.Load())
 	}
 
-	failing := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}, Credentials: &countingProvider{err: errors.New("no session")}})
+	failing := newSigner(t, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}, Credentials: &countingProvider{err: errors.New("no session")}})
 	runs = 0
 	if _, err := failing.Decide(ctx, limited); err == nil || runs != 0 {
 		t.Fatalf("without credentials: got %v after %d runs; want an error before any run", err, runs)

@@ -1,4 +1,4 @@
-package signer_test
+package s3signer_test
 
 import (
 	"context"
@@ -15,17 +15,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 )
 
 // differentialConfigs are the targets the differential test signs for: AWS regional
 // endpoints in several partitions, bucket overrides, dotted buckets, custom and public
 // endpoints with and without path style, default ports, endpoints with a path, and
 // endpoint settings that come from the AWS configuration rather than from presignd's.
-func differentialConfigs() map[string]signer.Config {
-	return map[string]signer.Config{
+func differentialConfigs() map[string]s3signer.Config {
+	return map[string]s3signer.Config{
 		"regional": {
-			Default: signer.Target{Region: "us-east-1"},
-			Buckets: map[string]signer.Target{
+			Default: s3signer.Target{Region: "us-east-1"},
+			Buckets: map[string]s3signer.Target{
 				"eu-logs":              {Region: "eu-west-1"},
 				"ap-data":              {Region: "ap-northeast-1"},
 				"sa-archive":           {Region: "sa-east-1"},
@@ -43,11 +44,11 @@ func differentialConfigs() map[string]signer.Config {
 			},
 		},
 		"dual-stack fips": {
-			Default:     signer.Target{Region: "us-west-2"},
+			Default:     s3signer.Target{Region: "us-west-2"},
 			LoadOptions: []func(*config.LoadOptions) error{config.WithUseDualStackEndpoint(aws.DualStackEndpointStateEnabled), config.WithUseFIPSEndpoint(aws.FIPSEndpointStateEnabled)},
 		},
 		"base endpoint from the AWS configuration": {
-			Default:     signer.Target{Region: "eu-central-1"},
+			Default:     s3signer.Target{Region: "eu-central-1"},
 			LoadOptions: []func(*config.LoadOptions) error{config.WithBaseEndpoint("http://127.0.0.1:9999")},
 		},
 	}
@@ -109,15 +110,15 @@ func (g *diffGen) text(exotic bool) string {
 	return b.String()
 }
 
-func (g *diffGen) credentials() aws.Credentials {
+func (g *diffGen) credentials() signer.Credentials {
 	switch g.r.IntN(4) {
 	case 0:
 		return exampleCredentials()
 	case 1:
-		return aws.Credentials{AccessKeyID: "AKIAOTHEREXAMPLE", SecretAccessKey: "other/secret+key=="}
+		return signer.Credentials{AccessKeyID: "AKIAOTHEREXAMPLE", SecretAccessKey: "other/secret+key=="}
 	default:
 		g.token++
-		return aws.Credentials{
+		return signer.Credentials{
 			AccessKeyID: fmt.Sprintf("ASIATEMPEXAMPLE%d", g.r.IntN(3)), SecretAccessKey: "temp/Secret+Key" + fmt.Sprint(g.r.IntN(3)),
 			SessionToken: fmt.Sprintf("IQoJb3JpZ2luX2VjE%d/+=%s==", g.token, strings.Repeat("A", g.r.IntN(400))),
 			CanExpire:    true, Expires: signingTime.Add(time.Hour),
@@ -207,7 +208,7 @@ func TestFastPathMatchesPresignClient(t *testing.T) {
 		cfg.Now = clk.Now
 		fastSigner := newSigner(t, cfg)
 		sdkSigner := newSigner(t, cfg)
-		signer.ForceSDK(sdkSigner)
+		s3signer.ForceSDK(sdkSigner)
 		buckets := differentialBuckets[name]
 		n := casesPerConfig
 		if len(buckets) < 5 {
@@ -223,7 +224,7 @@ func TestFastPathMatchesPresignClient(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: PresignClient: %v", desc, err)
 			}
-			got, covered := signer.PresignFast(ctx, fastSigner, req)
+			got, covered := s3signer.PresignFast(ctx, fastSigner, req)
 			if mustCover && !covered {
 				t.Fatalf("%s: the fast path did not cover it", desc)
 			}
@@ -268,7 +269,7 @@ func TestPresignConcurrent(t *testing.T) {
 	ctx := context.Background()
 	cfg := differentialConfigs()["regional"]
 	sdkSigner := newSigner(t, cfg)
-	signer.ForceSDK(sdkSigner)
+	s3signer.ForceSDK(sdkSigner)
 	g := &diffGen{r: rand.New(rand.NewPCG(7, 20261122))}
 	buckets := differentialBuckets["regional"]
 	type tc struct {
@@ -287,7 +288,7 @@ func TestPresignConcurrent(t *testing.T) {
 	for _, sdkOnly := range []bool{false, true} {
 		s := newSigner(t, cfg)
 		if sdkOnly {
-			signer.ForceSDK(s)
+			s3signer.ForceSDK(s)
 		}
 		var wg sync.WaitGroup
 		for w := range 8 {

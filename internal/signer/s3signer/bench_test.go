@@ -1,4 +1,4 @@
-package signer_test
+package s3signer_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 )
 
 // benchRequests are typical requests: a download, a download with overrides under
@@ -30,18 +31,18 @@ func benchRequests() []signer.Request {
 	return []signer.Request{get, getOverrides, put, del}
 }
 
-func benchSigner(b *testing.B, sdkOnly bool) *signer.Signer {
-	s := newSigner(b, signer.Config{
-		Default: signer.Target{Region: "us-east-1"},
-		Buckets: map[string]signer.Target{"logs-eu": {Region: "eu-west-1"}},
+func benchSigner(b *testing.B, sdkOnly bool) *s3signer.Signer {
+	s := newSigner(b, s3signer.Config{
+		Default: s3signer.Target{Region: "us-east-1"},
+		Buckets: map[string]s3signer.Target{"logs-eu": {Region: "eu-west-1"}},
 	})
 	if sdkOnly {
-		signer.ForceSDK(s)
+		s3signer.ForceSDK(s)
 	}
 	return s
 }
 
-func benchmarkPresign(b *testing.B, s *signer.Signer) {
+func benchmarkPresign(b *testing.B, s *s3signer.Signer) {
 	ctx := context.Background()
 	reqs := benchRequests()
 	for _, r := range reqs { // warm the caches
@@ -68,13 +69,13 @@ func BenchmarkPresignFast(b *testing.B) { benchmarkPresign(b, benchSigner(b, fal
 
 // TestFastPathAllocations holds the fast path to its allocation budget.
 func TestFastPathAllocations(t *testing.T) {
-	s := newSigner(t, signer.Config{
-		Default: signer.Target{Region: "us-east-1"},
-		Buckets: map[string]signer.Target{"logs-eu": {Region: "eu-west-1"}},
+	s := newSigner(t, s3signer.Config{
+		Default: s3signer.Target{Region: "us-east-1"},
+		Buckets: map[string]s3signer.Target{"logs-eu": {Region: "eu-west-1"}},
 	})
 	ctx := context.Background()
 	for _, r := range benchRequests() {
-		if _, covered := signer.PresignFast(ctx, s, r); !covered {
+		if _, covered := s3signer.PresignFast(ctx, s, r); !covered {
 			t.Fatalf("the fast path does not cover %s s3://%s/%s", r.Method, r.Bucket, r.Key)
 		}
 		allocs := testing.AllocsPerRun(100, func() {

@@ -1,4 +1,4 @@
-package signer_test
+package s3signer_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 	"github.com/presignd/presignd/internal/testenv"
 )
 
@@ -19,8 +20,10 @@ const exampleUploadID = "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9
 // exact Content-Length and host when the upload's size is planned, host alone when it
 // is not. An SDK upgrade that drops Content-Length from the signature, or adds a
 // checksum, fails here.
+const mib = 1 << 20
+
 func TestPresignPartsSignedHeaders(t *testing.T) {
-	s := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}})
+	s := newSigner(t, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}})
 	bounded, err := signer.PlanParts(12*mib+1, 0) // 5 MiB, 5 MiB, 2 MiB + 1
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +85,7 @@ func TestPresignPartsSignedHeaders(t *testing.T) {
 
 // TestPresignPartsURLGolden pins a complete part URL, byte for byte.
 func TestPresignPartsURLGolden(t *testing.T) {
-	s := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}})
+	s := newSigner(t, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}})
 	plan, err := signer.PlanParts(12*mib+1, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +117,7 @@ func TestPresignPartsURLGolden(t *testing.T) {
 
 // TestPresignPartsRefuses checks that no URL is signed for a part the plan does not have.
 func TestPresignPartsRefuses(t *testing.T) {
-	s := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}})
+	s := newSigner(t, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}})
 	plan, err := signer.PlanParts(12*mib+1, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +136,7 @@ func TestPresignPartsRefuses(t *testing.T) {
 // TestPresignPartsConcurrent signs part URLs from many goroutines at once (run with
 // -race) and checks each signature the way S3 does, for a key that needs escaping.
 func TestPresignPartsConcurrent(t *testing.T) {
-	s := newSigner(t, signer.Config{Default: signer.Target{Region: "us-east-1"}})
+	s := newSigner(t, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}})
 	req := signer.PartRequest{
 		Bucket: exampleBucket, Key: "uploads/q3 summary (final)+ä.csv", UploadID: exampleUploadID,
 		PartNumbers: []int32{1, 2, 10000}, Expires: time.Hour, Credentials: exampleCredentials(),
@@ -170,7 +173,7 @@ func TestPresignPartsConcurrent(t *testing.T) {
 
 // BenchmarkPresignParts signs the URLs of 100 parts per call, a typical /v1/multipart/parts.
 func BenchmarkPresignParts(b *testing.B) {
-	s := newSigner(b, signer.Config{Default: signer.Target{Region: "us-east-1"}})
+	s := newSigner(b, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}})
 	numbers := make([]int32, 100)
 	for i := range numbers {
 		numbers[i] = int32(i + 1)

@@ -1,10 +1,11 @@
-package signer
+package s3signer
 
 import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/presignd/presignd/internal/signer"
 	"maps"
 	"net/http"
 	"net/textproto"
@@ -13,8 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // The fast path signs the requests of Presign with SigV4 directly, without building an
@@ -70,22 +69,22 @@ type scratch struct {
 
 // presignFast signs req at the given time when the fast path covers it, and reports
 // whether it did. It never fails: anything unexpected is left to the SDK.
-func (s *Signer) presignFast(ctx context.Context, req Request, at time.Time) (Presigned, bool) {
+func (s *Signer) presignFast(ctx context.Context, req signer.Request, at time.Time) (signer.Presigned, bool) {
 	if s.sdkOnly || !fastCovers(req) {
-		return Presigned{}, false
+		return signer.Presigned{}, false
 	}
 	rt := s.route(ctx, req.Bucket)
 	if rt == nil || !rt.ok {
-		return Presigned{}, false
+		return signer.Presigned{}, false
 	}
 	key := s.signingKey(req.Credentials.SecretAccessKey, at, rt.region, rt.service)
 	url, headers := rt.sign(&req, at, key)
-	return Presigned{URL: url, Method: req.Method, Headers: headers, SignedAt: at, Expires: req.Expires}, true
+	return signer.Presigned{URL: url, Method: req.Method, Headers: headers, SignedAt: at, Expires: req.Expires}, true
 }
 
 // fastCovers says whether the fast path can sign req. Metadata names must be lowercase
 // header tokens, the names whose header form the SDK derives predictably.
-func fastCovers(req Request) bool {
+func fastCovers(req signer.Request) bool {
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodDelete, http.MethodPut:
 	default:
@@ -149,15 +148,15 @@ func (s *Signer) route(ctx context.Context, bucket string) *route {
 // probeTime and probeCredentials sign the probes; they never leave the process.
 var (
 	probeTime        = time.Date(2020, 2, 29, 23, 59, 59, 0, time.UTC)
-	probeCredentials = aws.Credentials{AccessKeyID: "AKIDPROBE", SecretAccessKey: "probe-secret", Source: "probe"}
+	probeCredentials = signer.Credentials{AccessKeyID: "AKIDPROBE", SecretAccessKey: "probe-secret"}
 )
 
 // probeRequests cover every method, every option and a key with every kind of byte.
 // The first one is plain and names its key "k", so that the route can be read off its URL.
-func probeRequests() []Request {
+func probeRequests() []signer.Request {
 	temp := probeCredentials
 	temp.SessionToken = "probe/session+token=="
-	base := Request{Key: "k", Method: http.MethodGet, Expires: time.Second, Credentials: probeCredentials, ContentLength: -1}
+	base := signer.Request{Key: "k", Method: http.MethodGet, Expires: time.Second, Credentials: probeCredentials, ContentLength: -1}
 	get := base
 	get.Key = "dir/a b+c=d&e%f#g?h'i\"j(k)l[m]n~o!p*q;r:s@t$u,v/é/e\u0301/日本/😀/\x7f\xff/./../x"
 	get.VersionID = "v 1+/="
@@ -179,7 +178,7 @@ func probeRequests() []Request {
 	put.Credentials = temp
 	putEmpty := base
 	putEmpty.Method, putEmpty.ContentLength, putEmpty.ContentType = http.MethodPut, 0, "text/plain"
-	return []Request{base, get, head, del, put, putEmpty}
+	return []signer.Request{base, get, head, del, put, putEmpty}
 }
 
 // learnRoute learns a bucket's route from the SDK and checks it on every probe. It
@@ -376,7 +375,7 @@ func xID(method string) string {
 
 // signedHeaders returns the headers the SDK signs for req, sorted by name, host
 // included. It uses buf when it is large enough.
-func (rt *route) signedHeaders(req *Request, buf []header) []header {
+func (rt *route) signedHeaders(req *signer.Request, buf []header) []header {
 	headers := buf[:0]
 	if req.Method != http.MethodPut {
 		return append(headers, header{name: "host", value: rt.host})
@@ -409,7 +408,7 @@ func (rt *route) signedHeaders(req *Request, buf []header) []header {
 // sign builds the pre-signed URL of req and the headers the caller must send, as
 // s3.PresignClient with the v4 signer does: the same parameters, in the same order,
 // escaped the same way.
-func (rt *route) sign(req *Request, at time.Time, key *[sha256.Size]byte) (string, map[string]string) {
+func (rt *route) sign(req *signer.Request, at time.Time, key *[sha256.Size]byte) (string, map[string]string) {
 	sc := scratchPool.Get().(*scratch)
 	defer func() {
 		if cap(sc.url)+cap(sc.canonical)+cap(sc.toSign)+cap(sc.signed) <= maxPooledBuffer {
@@ -453,7 +452,7 @@ func appendSignedHeaderNames(b []byte, headers []header) []byte {
 
 // appendUnsignedURL appends the URL of req without its signature, and returns it with
 // the index of its '?'. The query is in the order the SDK sorts it.
-func (rt *route) appendUnsignedURL(u []byte, req *Request, at time.Time, date, signed []byte) ([]byte, int) {
+func (rt *route) appendUnsignedURL(u []byte, req *signer.Request, at time.Time, date, signed []byte) ([]byte, int) {
 	u = append(u, rt.base...)
 	u = appendEscaped(u, req.Key, false)
 	queryAt := len(u)

@@ -1,4 +1,4 @@
-package signer
+package s3signer
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/presignd/presignd/internal/signer"
 	"net/http"
 	"testing"
 	"time"
@@ -85,14 +86,14 @@ func testSigner(t *testing.T) *Signer {
 // without asking the SDK about them.
 func TestFastPathLeavesToTheSDK(t *testing.T) {
 	s := testSigner(t)
-	base := Request{Bucket: "examplebucket", Key: "k", Method: http.MethodGet, Expires: time.Hour, ContentLength: -1}
-	for name, mutate := range map[string]func(*Request){
-		"directory bucket":        func(r *Request) { r.Bucket = "data--usw2-az1--x-s3" },
-		"ARN":                     func(r *Request) { r.Bucket = "arn:aws:s3:us-east-1:123456789012:accesspoint/ap" },
-		"empty key":               func(r *Request) { r.Key = "" },
-		"POST":                    func(r *Request) { r.Method = http.MethodPost },
-		"uppercase metadata name": func(r *Request) { r.Method, r.Metadata = http.MethodPut, map[string]string{"Owner": "x"} },
-		"metadata name with a space": func(r *Request) {
+	base := signer.Request{Bucket: "examplebucket", Key: "k", Method: http.MethodGet, Expires: time.Hour, ContentLength: -1}
+	for name, mutate := range map[string]func(*signer.Request){
+		"directory bucket":        func(r *signer.Request) { r.Bucket = "data--usw2-az1--x-s3" },
+		"ARN":                     func(r *signer.Request) { r.Bucket = "arn:aws:s3:us-east-1:123456789012:accesspoint/ap" },
+		"empty key":               func(r *signer.Request) { r.Key = "" },
+		"POST":                    func(r *signer.Request) { r.Method = http.MethodPost },
+		"uppercase metadata name": func(r *signer.Request) { r.Method, r.Metadata = http.MethodPut, map[string]string{"Owner": "x"} },
+		"metadata name with a space": func(r *signer.Request) {
 			r.Method, r.Metadata = http.MethodPut, map[string]string{"my owner": "x"}
 		},
 	} {
@@ -126,7 +127,7 @@ func TestRouteCacheIsBounded(t *testing.T) {
 	if got := len(*s.fast.routes.Load()); got != maxRoutes {
 		t.Fatalf("%d routes cached, want %d", got, maxRoutes)
 	}
-	req := Request{Bucket: "one-more", Key: "k", Method: http.MethodGet, Expires: time.Hour, ContentLength: -1}
+	req := signer.Request{Bucket: "one-more", Key: "k", Method: http.MethodGet, Expires: time.Hour, ContentLength: -1}
 	if _, err := s.Presign(context.Background(), req); err != nil {
 		t.Fatalf("Presign past the bound: %v", err)
 	}

@@ -1,4 +1,4 @@
-package signer_test
+package s3signer_test
 
 import (
 	"context"
@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 	"github.com/presignd/presignd/internal/testenv"
 )
 
@@ -29,22 +28,22 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func exampleCredentials() aws.Credentials {
-	return aws.Credentials{AccessKeyID: testenv.AccessKeyID, SecretAccessKey: testenv.SecretAccessKey, Source: "test"}
+func exampleCredentials() signer.Credentials {
+	return signer.Credentials{AccessKeyID: testenv.AccessKeyID, SecretAccessKey: testenv.SecretAccessKey}
 }
 
 // newSigner builds a Signer with a pinned clock and the example key pair as its provider.
-func newSigner(t testing.TB, cfg signer.Config) *signer.Signer {
+func newSigner(t testing.TB, cfg s3signer.Config) *s3signer.Signer {
 	t.Helper()
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return signingTime }
 	}
 	if cfg.Credentials == nil {
-		cfg.Credentials = signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey)
+		cfg.Credentials = s3signer.StaticCredentials(testenv.AccessKeyID, testenv.SecretAccessKey)
 	}
-	s, err := signer.New(context.Background(), cfg)
+	s, err := s3signer.New(context.Background(), cfg)
 	if err != nil {
-		t.Fatalf("signer.New: %v", err)
+		t.Fatalf("s3signer.New: %v", err)
 	}
 	return s
 }
@@ -57,21 +56,21 @@ var signingPaths = []struct {
 }{{"fast", false}, {"sdk", true}}
 
 // newSignerOn builds a signer as newSigner does, signing with the SDK alone when sdkOnly.
-func newSignerOn(t testing.TB, cfg signer.Config, sdkOnly bool) *signer.Signer {
+func newSignerOn(t testing.TB, cfg s3signer.Config, sdkOnly bool) *s3signer.Signer {
 	t.Helper()
 	s := newSigner(t, cfg)
 	if sdkOnly {
-		signer.ForceSDK(s)
+		s3signer.ForceSDK(s)
 	}
 	return s
 }
 
 // presign signs req with s; unless sdkOnly, it also checks that the fast path covered it.
-func presign(t testing.TB, s *signer.Signer, sdkOnly bool, req signer.Request) (signer.Presigned, error) {
+func presign(t testing.TB, s *s3signer.Signer, sdkOnly bool, req signer.Request) (signer.Presigned, error) {
 	t.Helper()
 	p, err := s.Presign(context.Background(), req)
 	if err == nil && !sdkOnly {
-		if fast, covered := signer.PresignFast(context.Background(), s, req); !covered || fast.URL != p.URL {
+		if fast, covered := s3signer.PresignFast(context.Background(), s, req); !covered || fast.URL != p.URL {
 			t.Fatalf("the fast path did not sign %s s3://%s/%s (covered: %t)", req.Method, req.Bucket, req.Key, covered)
 		}
 	}

@@ -1,4 +1,4 @@
-package signer_test
+package s3signer_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/signer/s3signer"
 	"github.com/presignd/presignd/internal/testenv"
 )
 
@@ -34,7 +35,7 @@ func withMethod(m string) func(*signer.Request) {
 // signs. An SDK upgrade that signs something else (a checksum, a header dropped from
 // the signature) fails here.
 func TestPresignSignedHeaders(t *testing.T) {
-	cfg := signer.Config{Default: signer.Target{Region: "us-east-1"}}
+	cfg := s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}}
 	put := withMethod(http.MethodPut)
 	tests := []struct {
 		name          string
@@ -235,9 +236,9 @@ func assertNoUnaskedChecksum(t *testing.T, p signer.Presigned, askedSHA256 bool)
 
 // TestPresignURLGolden pins complete URLs, byte for byte.
 func TestPresignURLGolden(t *testing.T) {
-	cfg := signer.Config{
-		Default: signer.Target{Region: "us-east-1"},
-		Buckets: map[string]signer.Target{"logs-eu": {Region: "eu-west-1"}},
+	cfg := s3signer.Config{
+		Default: s3signer.Target{Region: "us-east-1"},
+		Buckets: map[string]s3signer.Target{"logs-eu": {Region: "eu-west-1"}},
 	}
 	tests := []struct {
 		name    string
@@ -336,7 +337,7 @@ func TestPresignURLGolden(t *testing.T) {
 func TestPresignTargets(t *testing.T) {
 	tests := []struct {
 		name   string
-		cfg    signer.Config
+		cfg    s3signer.Config
 		bucket string
 		// wantPrefix is the URL up to the key.
 		wantPrefix string
@@ -344,23 +345,23 @@ func TestPresignTargets(t *testing.T) {
 	}{
 		{
 			name:       "default AWS regional endpoint, virtual-hosted",
-			cfg:        signer.Config{Default: signer.Target{Region: "us-east-1"}},
+			cfg:        s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}},
 			bucket:     exampleBucket,
 			wantPrefix: "https://examplebucket.s3.us-east-1.amazonaws.com/",
 			wantRegion: "us-east-1",
 		},
 		{
 			name:       "default in another region",
-			cfg:        signer.Config{Default: signer.Target{Region: "ap-southeast-2"}},
+			cfg:        s3signer.Config{Default: s3signer.Target{Region: "ap-southeast-2"}},
 			bucket:     exampleBucket,
 			wantPrefix: "https://examplebucket.s3.ap-southeast-2.amazonaws.com/",
 			wantRegion: "ap-southeast-2",
 		},
 		{
 			name: "bucket override with another region",
-			cfg: signer.Config{
-				Default: signer.Target{Region: "us-east-1"},
-				Buckets: map[string]signer.Target{"logs-eu": {Region: "eu-west-1"}},
+			cfg: s3signer.Config{
+				Default: s3signer.Target{Region: "us-east-1"},
+				Buckets: map[string]s3signer.Target{"logs-eu": {Region: "eu-west-1"}},
 			},
 			bucket:     "logs-eu",
 			wantPrefix: "https://logs-eu.s3.eu-west-1.amazonaws.com/",
@@ -368,9 +369,9 @@ func TestPresignTargets(t *testing.T) {
 		},
 		{
 			name: "bucket without override beside one with",
-			cfg: signer.Config{
-				Default: signer.Target{Region: "us-east-1"},
-				Buckets: map[string]signer.Target{"logs-eu": {Region: "eu-west-1"}},
+			cfg: s3signer.Config{
+				Default: s3signer.Target{Region: "us-east-1"},
+				Buckets: map[string]s3signer.Target{"logs-eu": {Region: "eu-west-1"}},
 			},
 			bucket:     exampleBucket,
 			wantPrefix: "https://examplebucket.s3.us-east-1.amazonaws.com/",
@@ -378,16 +379,16 @@ func TestPresignTargets(t *testing.T) {
 		},
 		{
 			name:       "dotted bucket is forced path-style over HTTPS",
-			cfg:        signer.Config{Default: signer.Target{Region: "us-east-1"}},
+			cfg:        s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}},
 			bucket:     "media.example.com",
 			wantPrefix: "https://s3.us-east-1.amazonaws.com/media.example.com/",
 			wantRegion: "us-east-1",
 		},
 		{
 			name: "dotted bucket in another region",
-			cfg: signer.Config{
-				Default: signer.Target{Region: "us-east-1"},
-				Buckets: map[string]signer.Target{"eu.media.example.com": {Region: "eu-central-1"}},
+			cfg: s3signer.Config{
+				Default: s3signer.Target{Region: "us-east-1"},
+				Buckets: map[string]s3signer.Target{"eu.media.example.com": {Region: "eu-central-1"}},
 			},
 			bucket:     "eu.media.example.com",
 			wantPrefix: "https://s3.eu-central-1.amazonaws.com/eu.media.example.com/",
@@ -395,30 +396,30 @@ func TestPresignTargets(t *testing.T) {
 		},
 		{
 			name:       "custom endpoint, path style",
-			cfg:        signer.Config{Default: signer.Target{Region: "us-east-1", Endpoint: "http://127.0.0.1:7070", PathStyle: true}},
+			cfg:        s3signer.Config{Default: s3signer.Target{Region: "us-east-1", Endpoint: "http://127.0.0.1:7070", PathStyle: true}},
 			bucket:     exampleBucket,
 			wantPrefix: "http://127.0.0.1:7070/examplebucket/",
 			wantRegion: "us-east-1",
 		},
 		{
 			name:       "custom endpoint, virtual-hosted",
-			cfg:        signer.Config{Default: signer.Target{Region: "eu-west-2", Endpoint: "https://objects.example.net:9000"}},
+			cfg:        s3signer.Config{Default: s3signer.Target{Region: "eu-west-2", Endpoint: "https://objects.example.net:9000"}},
 			bucket:     exampleBucket,
 			wantPrefix: "https://examplebucket.objects.example.net:9000/",
 			wantRegion: "eu-west-2",
 		},
 		{
 			name:       "custom endpoint, virtual-hosted, dotted bucket forced path-style",
-			cfg:        signer.Config{Default: signer.Target{Region: "eu-west-2", Endpoint: "https://objects.example.net"}},
+			cfg:        s3signer.Config{Default: s3signer.Target{Region: "eu-west-2", Endpoint: "https://objects.example.net"}},
 			bucket:     "media.example.com",
 			wantPrefix: "https://objects.example.net/media.example.com/",
 			wantRegion: "eu-west-2",
 		},
 		{
 			name: "public endpoint is the signed host",
-			cfg: signer.Config{
-				Default: signer.Target{Region: "us-east-1"},
-				Buckets: map[string]signer.Target{"internal-media": {
+			cfg: s3signer.Config{
+				Default: s3signer.Target{Region: "us-east-1"},
+				Buckets: map[string]s3signer.Target{"internal-media": {
 					Region: "us-east-1", Endpoint: "http://10.0.0.5:9000", PublicEndpoint: "https://media.example.com", PathStyle: true,
 				}},
 			},
@@ -428,8 +429,8 @@ func TestPresignTargets(t *testing.T) {
 		},
 		{
 			name: "public endpoint, virtual-hosted",
-			cfg: signer.Config{
-				Default: signer.Target{Region: "eu-west-1", Endpoint: "http://10.0.0.5:9000", PublicEndpoint: "https://cdn.example.com"},
+			cfg: s3signer.Config{
+				Default: s3signer.Target{Region: "eu-west-1", Endpoint: "http://10.0.0.5:9000", PublicEndpoint: "https://cdn.example.com"},
 			},
 			bucket:     exampleBucket,
 			wantPrefix: "https://examplebucket.cdn.example.com/",
@@ -472,7 +473,7 @@ func TestPresignTiming(t *testing.T) {
 
 func testPresignTiming(t *testing.T, sdkOnly bool) {
 	at := time.Date(2027, 2, 28, 23, 59, 58, 700_000_000, time.UTC)
-	s := newSignerOn(t, signer.Config{Default: signer.Target{Region: "us-east-1"}, Now: func() time.Time { return at }}, sdkOnly)
+	s := newSignerOn(t, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}, Now: func() time.Time { return at }}, sdkOnly)
 	req := getRequest()
 	req.Expires = 90 * time.Minute
 	req.Credentials.SessionToken = "IQoJb3JpZ2luX2VjEXAMPLE+/=="
@@ -538,7 +539,7 @@ func TestPresignRefuses(t *testing.T) {
 		}},
 	}
 	for _, path := range signingPaths {
-		s := newSignerOn(t, signer.Config{Default: signer.Target{Region: "us-east-1"}}, path.sdkOnly)
+		s := newSignerOn(t, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}}, path.sdkOnly)
 		for _, tt := range tests {
 			t.Run(path.name+"/"+tt.name, func(t *testing.T) {
 				req := getRequest()
