@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,6 +10,7 @@ import (
 )
 
 // presignCommand mirrors aws s3 presign: it asks a running presignd and prints only the URL.
+// The token comes from PRESIGND_TOKEN or the file named by PRESIGND_TOKEN_FILE.
 func presignCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("presign", stderr)
 	expires := fs.Int64("expires-in", 3600, "lifetime in `seconds`")
@@ -21,11 +21,11 @@ func presignCommand(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
-	token := getenv("PRESIGND_TOKEN")
-	if token == "" {
-		return errors.New("PRESIGND_TOKEN is not set; export the bearer token presignd gave you")
+	tokens, err := tokenSource(ctx, getenv)
+	if err != nil {
+		return err
 	}
-	res, err := client.New(*server, token).Presign(ctx, client.Request{
+	res, err := client.New(*server, tokens).Presign(ctx, client.Request{
 		Bucket: bucket, Key: key, Method: strings.ToUpper(*method), ExpiresIn: *expires, VersionID: *versionID,
 	})
 	if err != nil {
