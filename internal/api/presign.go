@@ -389,6 +389,14 @@ const (
 
 // parsePresign parses a body of the common shape into req and reports whether it
 // could. When it reports false, req may be partly filled.
+//
+// This scanner and appendPresignResponse exist for speed, and are held to
+// encoding/json's answers by FuzzPresignDecode and TestPresignAnswerIsEncodingJSON.
+// Measured with make loadtest (GET presign, wrk -t2 -c64, ratio to the fixed-JSON
+// server in the same run, two runs each): hand-written 0.59x and 0.58x;
+// go-json-experiment/json for both 0.53x and 0.53x; encoding/json with the strict
+// checks of decodeBytes 0.46x and 0.47x. They buy 10% throughput over the best
+// library path and 26% over encoding/json.
 func parsePresign(body string, req *presignRequest) bool {
 	p := jsonScanner{s: body}
 	p.space()
