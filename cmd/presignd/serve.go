@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -83,7 +85,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 
-	l, err := openListeners(cfg, srv, log)
+	var tlsNow atomic.Pointer[tls.Config] // read by handshakes, replaced by reloads
+	tlsNow.Store(parts.tls)
+	l, err := openListeners(cfg, srv, tlsNow.Load, log)
 	if err != nil {
 		return err
 	}
@@ -91,10 +95,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	for i, hs := range l.servers {
 		go func() { errc <- hs.Serve(l.listeners[i]) }()
 	}
-	log.Info("listening", "addr", l.addr, "admin_addr", l.adminAddr, "version", buildVersion(),
+	log.Info("listening", "addr", l.addr, "admin_addr", l.adminAddr, "tls", cfg.TLS != nil, "version", buildVersion(),
 		"max_connections", cfg.MaxConnections(), "close_idle_above", cfg.CloseIdleAbove(), "max_in_flight", cfg.MaxInFlight())
 
-	onHangup := func() { parts = reload(ctx, srv, parts, *path, *dev, *listen, log) }
+	onHangup := func() {
+		parts = reload(ctx, srv, parts, *path, *dev, *listen, log)
+		tlsNow.Store(parts.tls)
+	}
 	if err := waitForStop(ctx, sigs, errc, onHangup, log); err != nil {
 		return err
 	}
@@ -162,7 +169,7 @@ type listening struct {
 // openListeners opens the API listener and, when the config has an admin_listen, the admin
 // listener, and makes the server of each. Without an admin listener, the admin
 // endpoints are served on the API address.
-func openListeners(cfg *config.Config, srv *api.Server, log *slog.Logger) (*listening, error) {
+func openListeners(cfg *config.Config, srv *api.Server, currentTLS func() *tls.Config, log *slog.Logger) (*listening, error) {
 	apiLn, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
@@ -170,9 +177,13 @@ func openListeners(cfg *config.Config, srv *api.Server, log *slog.Logger) (*list
 	// The API listener's connections are bounded and tracked (limits in the config).
 	apiServer := newHTTPServer(srv.Handler(cfg.AdminListen == ""), log)
 	apiServer.ConnState = srv.ConnState
+	guarded := srv.GuardListener(apiLn)
+	if cfg.TLS != nil {
+		guarded = tls.NewListener(guarded, listenerTLS(currentTLS))
+	}
 	l := &listening{
 		servers:   []*http.Server{apiServer},
-		listeners: []net.Listener{srv.GuardListener(apiLn)},
+		listeners: []net.Listener{guarded},
 		addr:      apiLn.Addr().String(),
 		adminAddr: apiLn.Addr().String(),
 	}
@@ -266,6 +277,8 @@ type running struct {
 	cfg    *config.Config
 	signer *s3signer.Signer
 	rt     api.Runtime // what the API serves with
+	// tls is the API listener's TLS config (certificate, client CAs), nil without tls.
+	tls *tls.Config
 }
 
 // build makes the running parts of a loaded config. prev, when not nil, is what
@@ -274,28 +287,43 @@ type running struct {
 // credentials and signing keys survive a reload. In dev mode only, a new signer falls
 // back to the example key pair when the credential chain finds nothing.
 func build(ctx context.Context, cfg *config.Config, prev *running, dev bool, log *slog.Logger) (*running, error) {
-	if prev != nil {
-		if cfg.Listen != prev.cfg.Listen || cfg.AdminListen != prev.cfg.AdminListen {
-			log.Warn("listen and admin_listen changes take effect on restart; the current listeners keep serving")
-			cfg.Listen, cfg.AdminListen = prev.cfg.Listen, prev.cfg.AdminListen
+	if prev == nil {
+		sg, err := newSigner(ctx, cfg, dev, log)
+		if err != nil {
+			return nil, err
 		}
-		if sameTargets(signerConfig(cfg), signerConfig(prev.cfg)) {
-			return assemble(cfg, prev.signer)
-		}
+		return assemble(cfg, sg, &running{})
+	}
+	if cfg.Listen != prev.cfg.Listen || cfg.AdminListen != prev.cfg.AdminListen {
+		log.Warn("listen and admin_listen changes take effect on restart; the current listeners keep serving")
+		cfg.Listen, cfg.AdminListen = prev.cfg.Listen, prev.cfg.AdminListen
+	}
+	if (cfg.TLS == nil) != (prev.cfg.TLS == nil) {
+		log.Warn("turning tls on or off takes effect on restart; the current listener keeps serving as it does")
+		cfg.TLS = prev.cfg.TLS
+	}
+	if sameTargets(signerConfig(cfg), signerConfig(prev.cfg)) {
+		return assemble(cfg, prev.signer, prev)
 	}
 	sg, err := newSigner(ctx, cfg, dev, log)
 	if err != nil {
 		return nil, err
 	}
-	return assemble(cfg, sg)
+	return assemble(cfg, sg, prev)
 }
 
-func assemble(cfg *config.Config, sg *s3signer.Signer) (*running, error) {
-	rt, err := app.Runtime(cfg, sg)
+// assemble makes the running parts with signer sg; prev is what serves now (the zero
+// running at start), whose JWT issuers are kept where unchanged.
+func assemble(cfg *config.Config, sg *s3signer.Signer, prev *running) (*running, error) {
+	rt, err := app.Runtime(cfg, sg, prev.rt)
 	if err != nil {
 		return nil, err
 	}
-	return &running{cfg: cfg, signer: sg, rt: rt}, nil
+	tc, err := serverTLS(cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
+	return &running{cfg: cfg, signer: sg, rt: rt, tls: tc}, nil
 }
 
 // sameTargets reports whether two signer configs sign every bucket alike.

@@ -52,9 +52,12 @@ func (s *Server) audit(ctx context.Context, c *caller, op string, e auditEntry, 
 	// The record goes to the handler directly: Logger.LogAttrs would also walk the
 	// stack for a source position, which the JSON lines do not carry, on every request.
 	r := slog.NewRecord(time.Now(), slog.LevelInfo, "presign", 0)
+	p := principalFrom(ctx)
 	r.AddAttrs(
 		slog.String("request_id", requestID(ctx)),
 		slog.String("client", name),
+		slog.String("principal", string(p.Kind)),
+		slog.String("subject", p.Subject),
 		slog.String("operation", op),
 		slog.String("bucket", e.bucket),
 		slog.String("key", e.key),

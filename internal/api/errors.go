@@ -30,6 +30,7 @@ const (
 	CodeUploadNotFound         = "upload_not_found"
 	CodeS3Error                = "s3_error"
 	CodeOverloaded             = "overloaded"
+	CodeIdentityUnavailable    = "identity_unavailable"
 )
 
 // problems is the one table of problem codes: each code's HTTP status and title.
@@ -54,6 +55,7 @@ var problems = map[string]struct {
 	CodeUploadNotFound:         {http.StatusNotFound, "Upload not found"},
 	CodeS3Error:                {http.StatusBadGateway, "S3 error"},
 	CodeOverloaded:             {http.StatusServiceUnavailable, "Overloaded"},
+	CodeIdentityUnavailable:    {http.StatusServiceUnavailable, "Identity provider unavailable"},
 }
 
 // Error is an API error: what the client is told. The cause, when set, is logged and
@@ -61,8 +63,8 @@ var problems = map[string]struct {
 type Error struct {
 	Code       string
 	Detail     string
-	Reason     string // forbidden only
-	RetryAfter int    // seconds, rate_limited and overloaded only
+	Reason     string // forbidden: the policy's reason; unauthenticated: the auth failure reason
+	RetryAfter int    // seconds: rate_limited, overloaded, identity_unavailable
 	Cause      error
 }
 
@@ -161,7 +163,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	switch e.Code {
 	case CodeUnauthenticated:
 		h.Set("WWW-Authenticate", `Bearer realm="presignd"`)
-	case CodeRateLimited, CodeOverloaded:
+	case CodeRateLimited, CodeOverloaded, CodeIdentityUnavailable:
 		h.Set("Retry-After", strconv.Itoa(max(e.RetryAfter, 1)))
 	}
 	h.Set("Content-Type", "application/problem+json")

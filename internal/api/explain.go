@@ -110,7 +110,7 @@ func (s *Server) explain(ctx context.Context, client string, req policy.Request)
 	var ae *Error
 	if errors.As(err, &ae) && ae.Code == CodeCredentialsUnavailable {
 		// Say what the policy decides, and that no URL could be signed now.
-		d, err := st.policy.Decide(client, req, policy.Env{Now: s.now()})
+		d, err := st.policy.Decide(client, req, policy.Env{Now: s.now(), Caller: principalFrom(ctx).Attributes()})
 		out := explanation(client, d, err)
 		if out.Allowed {
 			out.Allowed, out.ExpiresIn, out.CappedBy = false, 0, ""

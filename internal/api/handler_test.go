@@ -116,7 +116,7 @@ type fixture struct {
 // runtimeOf assembles the API's runtime from a test config, as presignd serve does.
 func runtimeOf(t testing.TB, cfg *config.Config, sg api.Presigner) api.Runtime {
 	t.Helper()
-	rt, err := app.Runtime(cfg, sg)
+	rt, err := app.Runtime(cfg, sg, api.Runtime{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -711,22 +711,22 @@ func TestPresign(t *testing.T) {
 		{name: "expires_in negative", body: `{"bucket":"media","key":"reports/a","expires_in":-60}`, status: 400, code: "invalid_expires_in"},
 
 		// 401.
-		{name: "no Authorization", token: "-", body: `{"bucket":"media","key":"reports/a"}`, status: 401, code: "unauthenticated",
+		{name: "no Authorization", token: "-", body: `{"bucket":"media","key":"reports/a"}`, status: 401, code: "unauthenticated", reason: "missing",
 			check: checkUnauthenticated},
-		{name: "Authorization of another scheme", auth: "Basic " + reportsToken, body: `{"bucket":"media","key":"reports/a"}`, status: 401, code: "unauthenticated",
+		{name: "Authorization of another scheme", auth: "Basic " + reportsToken, body: `{"bucket":"media","key":"reports/a"}`, status: 401, code: "unauthenticated", reason: "malformed",
 			check: checkUnauthenticated},
-		{name: "Bearer without a token", auth: "Bearer", body: `{"bucket":"media","key":"reports/a"}`, status: 401, code: "unauthenticated",
+		{name: "Bearer without a token", auth: "Bearer", body: `{"bucket":"media","key":"reports/a"}`, status: 401, code: "unauthenticated", reason: "malformed",
 			check: checkUnauthenticated},
-		{name: "Bearer with two tokens", auth: "Bearer " + reportsToken + " " + reportsToken, body: `{"bucket":"media","key":"reports/a"}`, status: 401, code: "unauthenticated",
+		{name: "Bearer with two tokens", auth: "Bearer " + reportsToken + " " + reportsToken, body: `{"bucket":"media","key":"reports/a"}`, status: 401, code: "unauthenticated", reason: "malformed",
 			check: checkUnauthenticated},
-		{name: "unknown token", token: reportsToken + "x", body: `{"bucket":"media","key":"reports/a"}`, status: 401, code: "unauthenticated",
+		{name: "unknown token", token: reportsToken + "x", body: `{"bucket":"media","key":"reports/a"}`, status: 401, code: "unauthenticated", reason: "unknown_token",
 			check: func(t *testing.T, r result) {
 				checkUnauthenticated(t, r)
 				if strings.Contains(string(r.body), reportsToken+"x") || strings.Contains(string(r.body), config.HashToken(reportsToken+"x")) {
 					t.Errorf("the problem echoes the token or its hash: %s", r.body)
 				}
 			}},
-		{name: "hash of a token used as the token", token: config.HashToken(reportsToken), body: `{"bucket":"media","key":"reports/a"}`, status: 401, code: "unauthenticated",
+		{name: "hash of a token used as the token", token: config.HashToken(reportsToken), body: `{"bucket":"media","key":"reports/a"}`, status: 401, code: "unauthenticated", reason: "unknown_token",
 			check: checkUnauthenticated},
 
 		// 403.
@@ -1339,7 +1339,7 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 		}
 		for _, path := range sortedKeys(apiOperations) {
 			t.Run(path, func(t *testing.T) {
-				expect(t, f.postTo(t, path, "", valid[path]), 401, "unauthenticated", "")
+				expect(t, f.postTo(t, path, "", valid[path]), 401, "unauthenticated", "missing")
 				expect(t, f.postTo(t, path, reportsToken, `{}`), 400, "invalid_request", "")
 				big := valid[path][:len(valid[path])-1] + strings.Repeat(" ", apiOperations[path]) + "}"
 				expect(t, f.postTo(t, path, reportsToken, big), 413, "payload_too_large", "")

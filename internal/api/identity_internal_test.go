@@ -1,63 +1,99 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"testing"
+
+	"github.com/presignd/presignd/internal/identity"
 )
 
-// headerIdentity stands for a further identity source: it answers for requests with
-// an X-Test-User header only.
-type headerIdentity map[string]*caller
+// fakeJWT stands for a configured issuer: "jwt.alice.sig" is alice's token, any other
+// JWT-shaped token is expired.
+type fakeJWT struct{}
 
-func (h headerIdentity) identify(r *http.Request) (Principal, *caller, string) {
-	u := r.Header.Get("X-Test-User")
-	if u == "" {
-		return Principal{}, nil, ""
+func (fakeJWT) Verify(_ context.Context, raw string) (identity.Principal, error) {
+	if raw == "jwt.alice.sig" {
+		return identity.Principal{Kind: identity.KindJWT, Issuer: "web", Subject: "alice", Claims: map[string]string{"team": "red"}}, nil
 	}
-	if c, ok := h[u]; ok {
-		return Principal{Kind: "test", Subject: u}, c, ""
-	}
-	return Principal{}, nil, "unknown_user"
+	return identity.Principal{}, &identity.Error{Reason: identity.ReasonExpired, Detail: "the token has expired"}
 }
 
-// TestIdentitiesTryEachSource: the sources of a config are tried in turn; the first
-// that knows the request names the client, and a request none knows fails with the
-// first reason given.
-func TestIdentitiesTryEachSource(t *testing.T) {
-	app, ops := &caller{name: "app"}, &caller{name: "ops"}
-	ids := identities{
-		staticTokens{sha256.Sum256([]byte("app-token")): app},
-		headerIdentity{"alice": ops},
+// TestIdentifierSources: each source finds its principal and the first client that
+// matches it; a request with an Authorization header is decided by that header alone;
+// proxy headers count from a trusted peer only.
+func TestIdentifierSources(t *testing.T) {
+	app, web, ops, mesh := &caller{name: "app"}, &caller{name: "web"}, &caller{name: "ops"}, &caller{name: "mesh"}
+	id := &identifier{
+		tokens: map[[sha256.Size]byte]*caller{sha256.Sum256([]byte("app-token")): app},
+		id: Identity{
+			JWT:                fakeJWT{},
+			ClientCertificates: true,
+			Proxy: &identity.Proxy{Peers: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+				UserHeader: "X-Auth-Request-Email", GroupsHeader: "X-Auth-Request-Groups"},
+		},
+		matches: []clientMatch{
+			{identity.Match{Issuer: "web", Claims: map[string]string{"team": "blue"}}, ops},
+			{identity.Match{Issuer: "web"}, web},
+			{identity.Match{ProxyGroup: "ops"}, ops},
+			{identity.Match{SPIFFEID: "spiffe://example.org/ns/a/sa/b"}, mesh},
+		},
 	}
+	spiffe, _ := url.Parse("spiffe://example.org/ns/a/sa/b")
 	for _, tc := range []struct {
-		name, auth, user string
-		want             *caller
-		kind, subject    string
-		failure          string
+		name, auth, peer, user, groups string
+		cert                           *x509.Certificate
+		want                           *caller
+		kind                           identity.Kind
+		subject                        string
+		reason                         identity.Reason
 	}{
-		{name: "token", auth: "Bearer app-token", want: app, kind: "token", subject: "app"},
-		{name: "token in another case of the scheme", auth: "bearer app-token", want: app, kind: "token", subject: "app"},
-		{name: "second source", user: "alice", want: ops, kind: "test", subject: "alice"},
-		{name: "unknown token, known user", auth: "Bearer nope", user: "alice", want: ops, kind: "test", subject: "alice"},
-		{name: "nothing", failure: authMissing},
-		{name: "malformed header", auth: "Basic abc", failure: authMalformed},
-		{name: "two tokens", auth: "Bearer a b", failure: authMalformed},
-		{name: "unknown token", auth: "Bearer nope", failure: authUnknown},
-		{name: "unknown user only", user: "mallory", failure: authMissing},
+		{name: "static token", auth: "Bearer app-token", want: app, kind: identity.KindToken, subject: "app"},
+		{name: "scheme in another case", auth: "bearer app-token", want: app, kind: identity.KindToken, subject: "app"},
+		{name: "JWT, first matching client", auth: "Bearer jwt.alice.sig", want: web, kind: identity.KindJWT, subject: "alice"},
+		{name: "JWT refused", auth: "Bearer jwt.bob.sig", reason: identity.ReasonExpired},
+		{name: "unknown opaque token", auth: "Bearer nope", reason: identity.ReasonUnknownToken},
+		{name: "malformed", auth: "Basic abc", reason: identity.ReasonMalformed},
+		{name: "two tokens", auth: "Bearer a b", reason: identity.ReasonMalformed},
+		{name: "nothing", reason: identity.ReasonMissing},
+		{name: "bad token never falls back to the proxy", auth: "Bearer nope", peer: "10.1.2.3:5000", user: "alice@example.com", groups: "ops", reason: identity.ReasonUnknownToken},
+		{name: "proxy group", peer: "10.1.2.3:5000", user: "alice@example.com", groups: "dev, ops", want: ops, kind: identity.KindProxy, subject: "alice@example.com"},
+		{name: "proxy user of no client", peer: "10.1.2.3:5000", user: "bob@example.com", groups: "dev", reason: identity.ReasonNoClient},
+		{name: "proxy headers from an untrusted peer are ignored", peer: "192.0.2.7:5000", user: "alice@example.com", groups: "ops", reason: identity.ReasonMissing},
+		{name: "IPv4-mapped trusted peer", peer: "[::ffff:10.0.0.9]:5000", user: "alice@example.com", groups: "ops", want: ops, kind: identity.KindProxy, subject: "alice@example.com"},
+		{name: "client certificate", cert: &x509.Certificate{URIs: []*url.URL{spiffe}}, want: mesh, kind: identity.KindMTLS, subject: "spiffe://example.org/ns/a/sa/b"},
+		{name: "client certificate of no client", cert: &x509.Certificate{DNSNames: []string{"x.example.org"}}, reason: identity.ReasonNoClient},
+		{name: "client certificate without SAN", cert: &x509.Certificate{}, reason: identity.ReasonBadCertificate},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/v1/presign", nil)
+			r.RemoteAddr = "127.0.0.1:4000"
+			if tc.peer != "" {
+				r.RemoteAddr = tc.peer
+			}
 			if tc.auth != "" {
 				r.Header.Set("Authorization", tc.auth)
 			}
 			if tc.user != "" {
-				r.Header.Set("X-Test-User", tc.user)
+				r.Header.Set("X-Auth-Request-Email", tc.user)
+				r.Header.Set("X-Auth-Request-Groups", tc.groups)
 			}
-			p, c, failure := ids.identify(r)
-			if c != tc.want || failure != tc.failure || p.Kind != tc.kind || p.Subject != tc.subject {
-				t.Errorf("got %+v, %v, %q; want {%s %s}, %v, %q", p, c, failure, tc.kind, tc.subject, tc.want, tc.failure)
+			if tc.cert != nil {
+				r.TLS = &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{tc.cert}}}
+			}
+			p, c, err := id.identify(r)
+			reason := identity.Reason("")
+			if err != nil {
+				reason = err.Reason
+			}
+			if c != tc.want || reason != tc.reason || p.Kind != tc.kind && c != nil || c != nil && p.Subject != tc.subject {
+				t.Errorf("got %+v, %v, %q; want {%s %s}, %v, %q", p, c, reason, tc.kind, tc.subject, tc.want, tc.reason)
 			}
 		})
 	}

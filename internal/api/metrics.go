@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/presignd/presignd/internal/identity"
 	"github.com/presignd/presignd/internal/signer"
 )
 
@@ -120,8 +121,8 @@ func newMetrics(reg prometheus.Registerer, b BuildInfo) (*metrics, error) {
 			return nil, err
 		}
 	}
-	for _, r := range []string{authMissing, authMalformed, authUnknown} {
-		m.authFailures.WithLabelValues(r)
+	for _, r := range identity.Reasons {
+		m.authFailures.WithLabelValues(string(r))
 	}
 	return m, nil
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/presignd/presignd/internal/identity"
 )
 
 type ctxKey int
@@ -22,8 +24,9 @@ const ctxRequest ctxKey = iota
 // It is put in the request's context once, by requestID; authenticate fills in the
 // caller, which saves a context and a request copy per request.
 type requestInfo struct {
-	id     string
-	caller *caller
+	id        string
+	caller    *caller
+	principal identity.Principal
 }
 
 func infoFrom(ctx context.Context) *requestInfo {
@@ -155,17 +158,10 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // items' tokens itself, see handleBatch).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, c, reason := s.state.Load().identity.identify(r)
-		if c == nil {
-			s.metrics.authFailures.WithLabelValues(reason).Inc()
-			detail := "the bearer token is not valid"
-			switch reason {
-			case authMissing:
-				detail = "send Authorization: Bearer <token>"
-			case authMalformed:
-				detail = "the Authorization header is not of the form Bearer <token>"
-			}
-			writeError(w, r, s.log, errorf(CodeUnauthenticated, "%s", detail))
+		p, c, ierr := s.state.Load().identity.identify(r)
+		if ierr != nil {
+			s.metrics.authFailures.WithLabelValues(string(ierr.Reason)).Inc()
+			writeError(w, r, s.log, authError(ierr))
 			return
 		}
 		if wait := c.take(); wait > 0 {
@@ -175,11 +171,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		if ri := infoFrom(r.Context()); ri != nil {
-			ri.caller = c
+			ri.caller, ri.principal = c, p
 			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequest, &requestInfo{caller: c})))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequest, &requestInfo{caller: c, principal: p})))
 	})
 }
 
@@ -202,6 +198,23 @@ func rateLimited(c *caller, d time.Duration) *Error {
 	e := errorf(CodeRateLimited, "client %s is over its rate limit; retry later", c.name)
 	e.RetryAfter = int(math.Ceil(d.Seconds()))
 	return e
+}
+
+// authError is the problem of a request without a principal or a client: 401, or
+// 503 when the identity provider is down and no cached key can decide.
+func authError(ie *identity.Error) *Error {
+	if ie.Unavailable() {
+		return &Error{Code: CodeIdentityUnavailable, Detail: ie.Detail, RetryAfter: 5, Cause: ie.Err}
+	}
+	return &Error{Code: CodeUnauthenticated, Detail: ie.Detail, Reason: string(ie.Reason), Cause: ie.Err}
+}
+
+// principalFrom is the principal authenticate found; the zero Principal before it.
+func principalFrom(ctx context.Context) *identity.Principal {
+	if ri := infoFrom(ctx); ri != nil {
+		return &ri.principal
+	}
+	return &identity.Principal{}
 }
 
 func callerFrom(ctx context.Context) *caller {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/presignd/presignd/internal/identity"
 	"github.com/presignd/presignd/internal/origin"
 	"github.com/presignd/presignd/internal/policy"
 	"github.com/presignd/presignd/internal/signer"
@@ -76,13 +77,17 @@ type Runtime struct {
 	// Signer signs and makes presignd's S3 calls; SetRuntime keeps the one in force
 	// when it is nil.
 	Signer Presigner
+	// Identity is how principals are found beside static tokens.
+	Identity Identity
 }
 
-// Client is a configured client: its name, the SHA-256 of its bearer token and its
-// rate limit.
+// Client is a configured client: its name, the SHA-256 of its bearer token (when
+// HasToken), the principals that are it, and its rate limit.
 type Client struct {
 	Name        string
+	HasToken    bool
 	TokenSHA256 [sha256.Size]byte
+	Match       []identity.Match
 	// RateLimit is nil for a client without one.
 	RateLimit *RateLimit
 }
@@ -123,7 +128,7 @@ type state struct {
 	policy  *policy.Policy
 	origins origin.List // browser origins allowed to call the API
 	// identity finds who calls; callers are the configured clients by name.
-	identity identities
+	identity *identifier
 	callers  map[string]*caller
 }
 
@@ -187,7 +192,7 @@ func (s *Server) SetRuntime(rt Runtime) error {
 		return errors.New("no policy")
 	}
 	st := &state{limits: rt.Limits, signer: sg, policy: rt.Policy, origins: rt.Origins, callers: map[string]*caller{}}
-	tokens := staticTokens{}
+	id := &identifier{tokens: map[[sha256.Size]byte]*caller{}, id: rt.Identity}
 	for _, cl := range rt.Clients {
 		c := &caller{name: cl.Name}
 		if rl := cl.RateLimit; rl != nil {
@@ -199,10 +204,15 @@ func (s *Server) SetRuntime(rt Runtime) error {
 				}
 			}
 		}
-		tokens[cl.TokenSHA256] = c
+		if cl.HasToken {
+			id.tokens[cl.TokenSHA256] = c
+		}
+		for _, m := range cl.Match {
+			id.matches = append(id.matches, clientMatch{match: m, caller: c})
+		}
 		st.callers[cl.Name] = c
 	}
-	st.identity = identities{tokens}
+	st.identity = id
 	s.state.Store(st)
 	s.metrics.setClients(rt.Policy.ClientNames())
 	return nil

@@ -28,7 +28,7 @@ clients:
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := app.Runtime(cfg, nil)
+	rt, err := app.Runtime(cfg, nil, api.Runtime{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,8 @@ type Config struct {
 	Shutdown    Shutdown          `yaml:"shutdown"`
 	Limits      Limits            `yaml:"limits"`
 	Clients     []Client          `yaml:"clients"`
+	Identity    Identity          `yaml:"identity"`
+	TLS         *TLS              `yaml:"tls"`
 }
 
 // S3 is where and how URLs are signed by default.
@@ -91,10 +93,12 @@ type Limits struct {
 
 // Client is one caller.
 type Client struct {
-	Name        string     `yaml:"name"`
-	TokenSHA256 Secret     `yaml:"token_sha256"`
-	RateLimit   *RateLimit `yaml:"rate_limit"`
-	Grants      []Grant    `yaml:"grants"`
+	Name        string `yaml:"name"`
+	TokenSHA256 Secret `yaml:"token_sha256"`
+	// Match lists the principals of other identity sources that are this client.
+	Match     []Match    `yaml:"match"`
+	RateLimit *RateLimit `yaml:"rate_limit"`
+	Grants    []Grant    `yaml:"grants"`
 }
 
 // RateLimit is a token bucket: rps tokens a second, up to burst at once.

@@ -30,7 +30,8 @@ func (c *Config) Validate() error {
 	checkCORS(&p, c.CORS.AllowedOrigins)
 	checkShutdown(&p, c)
 	checkLimits(&p, c)
-	checkClients(&p, c.Clients)
+	checkIdentity(&p, c)
+	checkClients(&p, c)
 	if len(p.List) > 0 {
 		return &p
 	}
@@ -88,7 +89,8 @@ func checkShutdown(p *Problems, c *Config) {
 }
 
 // checkClients checks each client, and that no two share a name or a token.
-func checkClients(p *Problems, clients []Client) {
+func checkClients(p *Problems, c *Config) {
+	clients := c.Clients
 	if len(clients) == 0 {
 		p.add("clients", "at least one client is required")
 	}
@@ -97,7 +99,10 @@ func checkClients(p *Problems, clients []Client) {
 	for i, cl := range clients {
 		path := fmt.Sprintf("clients[%d]", i)
 		checkClientName(p, path, i, cl.Name, names)
-		checkTokenHash(p, path, i, string(cl.TokenSHA256), hashes)
+		if cl.TokenSHA256 != "" || len(cl.Match) == 0 {
+			checkTokenHash(p, path, i, string(cl.TokenSHA256), hashes)
+		}
+		checkMatches(p, path, c, cl)
 		if rl := cl.RateLimit; rl != nil {
 			if !(rl.RPS > 0) {
 				p.add(path+".rate_limit.rps", "must be above 0")
@@ -137,7 +142,7 @@ func checkClientName(p *Problems, path string, i int, name string, seen map[stri
 func checkTokenHash(p *Problems, path string, i int, h string, seen map[string]int) {
 	switch {
 	case h == "":
-		p.add(path+".token_sha256", "is required (presignd hash-token prints it)")
+		p.add(path+".token_sha256", "is required unless match names the client's principals (presignd hash-token prints it)")
 	case !hexSHA256RE.MatchString(h):
 		p.add(path+".token_sha256", "must be 64 lowercase hex digits (presignd hash-token prints it)")
 	default:
@@ -183,7 +188,7 @@ func checkGrant(p *Problems, path, client string, g Grant) {
 			p.add(kp, "%q must be \"\" (the whole bucket) or end in \"/\"", pfx)
 			continue
 		}
-		exp, err := policy.Expand(pfx, policy.Attributes{"client": nonEmpty(client)})
+		exp, err := policy.Expand(pfx, prefixAttributes(client, pfx))
 		if err != nil {
 			p.add(kp, "%s", err)
 			continue

@@ -17,7 +17,7 @@ func (c *Config) Warnings() []string {
 	for i, cl := range c.Clients {
 		w = append(w, clientWarnings(fmt.Sprintf("clients[%d]", i), cl)...)
 	}
-	return w
+	return append(w, matchWarnings(c.Clients)...)
 }
 
 // grantInfo is a grant with its prefixes expanded for its client.
@@ -32,7 +32,6 @@ type grantInfo struct {
 
 func clientWarnings(path string, cl Client) []string {
 	var w []string
-	attrs := policy.Attributes{"client": cl.Name}
 	grants := make([]grantInfo, len(cl.Grants))
 	for j := range cl.Grants {
 		g := &cl.Grants[j]
@@ -45,10 +44,11 @@ func clientWarnings(path string, cl Client) []string {
 				w = append(w, gp+".max_content_length: applies to uploads only, and this grant does not allow PUT")
 			}
 		}
+		w = append(w, placeholderWarnings(gp, cl, g)...)
 		gi := grantInfo{g: g, prefixes: make([]string, len(g.Prefixes)), redundant: make([]bool, len(g.Prefixes))}
 		gi.invalid = len(g.Prefixes) == 0 || g.MaxTTL == nil
 		for k, tmpl := range g.Prefixes {
-			p, err := policy.Expand(tmpl, attrs)
+			p, err := policy.Expand(tmpl, selfAttributes(cl.Name, tmpl))
 			gi.prefixes[k] = p
 			if err != nil || p != "" && !strings.HasSuffix(p, "/") {
 				gi.invalid = true

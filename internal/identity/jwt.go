@@ -242,6 +242,18 @@ func newHTTPClient(caFile string) (*http.Client, error) {
 // Name is the issuer's configured name.
 func (i *Issuer) Name() string { return i.cfg.Name }
 
+// Config is the configuration the issuer was made with, defaults filled in.
+func (i *Issuer) Config() IssuerConfig { return i.cfg }
+
+// Issuers lists the issuers, in no particular order.
+func (s *Issuers) Issuers() []*Issuer {
+	out := make([]*Issuer, 0, len(s.byIss))
+	for _, i := range s.byIss {
+		out = append(out, i)
+	}
+	return out
+}
+
 // KeyStats is what the issuer's key cache has done.
 func (i *Issuer) KeyStats() KeyStats { return i.keys.stats() }
 

@@ -17,6 +17,9 @@ const (
 	ReasonContentTypeRequired   Reason = "content_type_required"
 	ReasonContentLengthTooLarge Reason = "content_length_too_large"
 	ReasonContentLengthRequired Reason = "content_length_required"
+	// ReasonIdentityNotUsable is a caller whose subject or claim, named by a grant's
+	// prefix, is missing or cannot stand as one key segment.
+	ReasonIdentityNotUsable Reason = "identity_not_usable"
 )
 
 // DeniedError is a well-formed request that no grant allows.

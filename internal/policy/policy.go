@@ -14,16 +14,15 @@
 //
 // # Placeholders
 //
-// A grant prefix is a template: "home/{client}/" names the client's identity
-// attribute "client". Templates are expanded with Expand before anything is indexed,
-// so the matcher only ever holds literal prefixes, and a value can never move a
-// prefix boundary (a value with "/" is refused). A name Expand is not given a value
-// for is an error, so the attributes gathered are the placeholders a config may use.
-// To add an identity attribute, such as a claim of the caller's token, give it a value
-// where the attributes are gathered: clientAttributes for a value fixed per client;
-// for a value that differs per caller, compile the client's grants for that caller's
-// Attributes with compileClient (and cache the result by attribute values) before
-// deciding. Neither the index nor Decide changes.
+// A grant prefix is a template: "home/{client}/" names the client's attribute
+// "client", "uploads/{subject}/" and "teams/{claims.team}/" name attributes of the
+// caller (Env.Caller: the principal's subject and string claims). Templates are
+// expanded before anything is indexed, so the matcher only ever holds literal
+// prefixes. A client's own attributes are expanded once, in New. A client whose
+// templates name caller attributes is compiled for each distinct caller at its first
+// decision, and the result cached (caller.go); a caller value that is missing or is
+// not exactly one key segment (CheckSegment) denies the request, so a value can never
+// move a prefix boundary or widen a prefix.
 package policy
 
 import (
@@ -105,6 +104,9 @@ type Env struct {
 	// CredentialsExpire is false for credentials that do not expire.
 	CredentialsExpire bool
 	CredentialsExpiry time.Time
+	// Caller holds the caller's attributes ("subject", "claims.NAME") for the
+	// templates that name them.
+	Caller Attributes
 }
 
 // Decision is an allowed request.
@@ -124,15 +126,27 @@ type Decision struct {
 // Policy holds every client and its grants, indexed for decisions.
 type Policy struct {
 	clients map[string]clientIndex // by value: one place less in memory to reach
+	// templated holds the clients whose prefixes name caller attributes.
+	templated map[string]*templatedClient
+	callers   callerCache
 }
 
 // New builds a Policy: each client's grants are expanded with its attributes and
 // indexed. A prefix must be "" or end in "/" once expanded.
 func New(clients []Client) (*Policy, error) {
-	p := &Policy{clients: make(map[string]clientIndex, len(clients))}
+	p := &Policy{clients: make(map[string]clientIndex, len(clients)), templated: map[string]*templatedClient{}}
 	for _, c := range clients {
 		if _, dup := p.clients[c.Name]; dup {
 			return nil, fmt.Errorf("client %q is defined twice", c.Name)
+		}
+		tc, err := newTemplatedClient(c)
+		if err != nil {
+			return nil, fmt.Errorf("client %q: %w", c.Name, err)
+		}
+		if tc != nil {
+			p.templated[c.Name] = tc
+			p.clients[c.Name] = clientIndex{grants: c.Grants}
+			continue
 		}
 		ix, err := compileClient(c.Grants, clientAttributes(c))
 		if err != nil {
@@ -146,7 +160,7 @@ func New(clients []Client) (*Policy, error) {
 // clientAttributes are the identity attributes a client's prefixes are expanded
 // with. This is where a new attribute gets its value.
 func clientAttributes(c Client) Attributes {
-	return Attributes{"client": c.Name}
+	return Attributes{AttrClient: c.Name}
 }
 
 // compileClient expands the placeholders of grants with attrs and indexes the result.
@@ -172,7 +186,8 @@ func compileClient(grants []Grant, attrs Attributes) (*clientIndex, error) {
 	return newClientIndex(expanded)
 }
 
-// Client returns a client's grants, with placeholders expanded.
+// Client returns a client's grants, with placeholders expanded; the prefixes of a
+// client whose templates name caller attributes are its templates (see ClientFor).
 func (p *Policy) Client(name string) (Client, bool) {
 	c, ok := p.clients[name]
 	if !ok {
@@ -203,6 +218,13 @@ func (p *Policy) Decide(client string, req Request, env Env) (Decision, error) {
 	c, ok := p.clients[client]
 	if !ok {
 		return Decision{}, &DeniedError{Reason: ReasonBucketNotAllowed, Detail: fmt.Sprintf("no grant allows bucket %q", req.Bucket)}
+	}
+	if tc := p.templated[client]; tc != nil {
+		ix, err := p.forCaller(tc, env.Caller)
+		if err != nil {
+			return Decision{}, err
+		}
+		c = *ix
 	}
 	gi, prefix, err := c.match(req)
 	if err != nil {
