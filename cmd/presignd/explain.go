@@ -28,6 +28,9 @@ func explainCommand(args []string, getenv func(string) string, stdout, stderr io
 	contentType := fs.String("content-type", "", "declared content `type` of an upload")
 	contentLength := fs.Int64("content-length", -1, "declared size of an upload in `bytes`")
 	asJSON := fs.Bool("json", false, "print the decision as JSON")
+	subject := fs.String("subject", "", "the caller's `subject` for {subject} in prefixes (a JWT sub, certificate SAN or proxy user)")
+	claims := claimFlags{}
+	fs.Var(claims, "claim", "a string claim of the caller's JWT for {claims.NAME} in prefixes, as `NAME=VALUE` (repeatable)")
 	bucket, key, err := parseS3Target(fs, args)
 	if err != nil {
 		return err
@@ -61,7 +64,17 @@ func explainCommand(args []string, getenv func(string) string, stdout, stderr io
 	if index < 0 {
 		return fmt.Errorf("%s has no client named %q", *path, *client)
 	}
-	ex := api.Explain(pol, *client, req, policy.Env{Now: time.Now()})
+	var caller policy.Attributes
+	if *subject != "" || len(claims) > 0 {
+		caller = policy.Attributes{}
+		if *subject != "" {
+			caller[policy.AttrSubject] = *subject
+		}
+		for name, v := range claims {
+			caller[policy.AttrClaimPrefix+name] = v
+		}
+	}
+	ex := api.Explain(pol, *client, req, policy.Env{Now: time.Now(), Caller: caller})
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -74,6 +87,20 @@ func explainCommand(args []string, getenv func(string) string, stdout, stderr io
 	if !ex.Allowed {
 		return errReported
 	}
+	return nil
+}
+
+// claimFlags collects --claim NAME=VALUE.
+type claimFlags map[string]string
+
+func (c claimFlags) String() string { return "" }
+
+func (c claimFlags) Set(v string) error {
+	name, value, ok := strings.Cut(v, "=")
+	if !ok || name == "" || !policy.CallerAttribute(policy.AttrClaimPrefix+name) {
+		return fmt.Errorf("%q is not NAME=VALUE with a claim name of letters, digits, '_' and '-'", v)
+	}
+	c[name] = value
 	return nil
 }
 

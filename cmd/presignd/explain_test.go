@@ -235,3 +235,48 @@ func checkOneSentence(t *testing.T, stderr, want string) {
 		t.Errorf("got stderr %q, want one sentence \"presignd explain: ….\" holding %q", stderr, want)
 	}
 }
+
+// TestExplainCommandCallerPlaceholders: --subject and --claim fill the caller
+// placeholders, and the grant line shows the prefix expanded for that caller.
+func TestExplainCommandCallerPlaceholders(t *testing.T) {
+	cfg := writeExplainConfig(t, `listen: 127.0.0.1:0
+s3: {region: us-east-1}
+identity:
+  issuers:
+    - {name: web, issuer: "https://idp.example.com", audiences: [presignd]}
+clients:
+  - name: web-users
+    match: [{issuer: web}]
+    grants:
+      - {bucket: media, prefixes: ["uploads/{subject}/", "teams/{claims.team}/"], methods: [GET], max_ttl: 1h}
+`)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"subject", []string{"--subject", "alice", "s3://media/uploads/alice/a.txt"}, 0,
+			"grant:      clients[0].grants[0] (bucket media, prefix \"uploads/alice/\""},
+		{"claim", []string{"--subject", "alice", "--claim", "team=red", "s3://media/teams/red/plan.txt"}, 0,
+			"prefix \"teams/red/\""},
+		{"another subject's prefix", []string{"--subject", "alice", "--claim", "team=red", "s3://media/uploads/bob/a.txt"}, 1,
+			"reason:     prefix_not_allowed"},
+		{"no subject", []string{"s3://media/uploads/alice/a.txt"}, 1,
+			"reason:     identity_not_usable"},
+		{"a subject that is not one segment", []string{"--subject", "../bob", "--claim", "team=red", "s3://media/uploads/bob/a.txt"}, 1,
+			"reason:     identity_not_usable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"explain", "--config", cfg, "--client", "web-users"}, tc.args...)
+			code, stdout, stderr := runCommand(t, nil, "", args...)
+			if code != tc.code || !strings.Contains(stdout, tc.want) {
+				t.Errorf("got exit %d, stdout:\n%s\nstderr: %q\nwant exit %d and %q", code, stdout, stderr, tc.code, tc.want)
+			}
+		})
+	}
+	code, _, stderr := runCommand(t, nil, "", "explain", "--config", cfg, "--client", "web-users", "--claim", "team", "s3://media/a")
+	if code != 2 || !strings.Contains(stderr, `"team" is not NAME=VALUE`) {
+		t.Errorf("--claim without a value: got exit %d, stderr %q", code, stderr)
+	}
+}

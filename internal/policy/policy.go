@@ -20,9 +20,10 @@
 // expanded before anything is indexed, so the matcher only ever holds literal
 // prefixes. A client's own attributes are expanded once, in New. A client whose
 // templates name caller attributes is compiled for each distinct caller at its first
-// decision, and the result cached (caller.go); a caller value that is missing or is
-// not exactly one key segment (CheckSegment) denies the request, so a value can never
-// move a prefix boundary or widen a prefix.
+// decision, and the result cached (caller.go). A prefix whose caller value is missing
+// or is not exactly one key segment (CheckSegment) is left out for that caller, so a
+// request under it is denied (identity_not_usable) and a value can never move a
+// prefix boundary or widen a prefix.
 package policy
 
 import (
@@ -219,15 +220,19 @@ func (p *Policy) Decide(client string, req Request, env Env) (Decision, error) {
 	if !ok {
 		return Decision{}, &DeniedError{Reason: ReasonBucketNotAllowed, Detail: fmt.Sprintf("no grant allows bucket %q", req.Bucket)}
 	}
+	var ci *callerIndex
 	if tc := p.templated[client]; tc != nil {
-		ix, err := p.forCaller(tc, env.Caller)
-		if err != nil {
+		var err error
+		if ci, err = p.forCaller(tc, env.Caller); err != nil {
 			return Decision{}, err
 		}
-		c = *ix
+		c = *ci.ix
 	}
 	gi, prefix, err := c.match(req)
 	if err != nil {
+		if ci != nil {
+			err = ci.deny(req, err)
+		}
 		return Decision{}, err
 	}
 	g := &c.grants[gi]
