@@ -30,8 +30,12 @@ func placeholderWarnings(path string, cl Client, g *Grant) []string {
 	for k, tmpl := range g.Prefixes {
 		names, _ := policy.Names(tmpl)
 		for _, n := range names {
-			if strings.HasPrefix(n, policy.AttrClaimPrefix) && policy.CallerAttribute(n) && !hasIssuer {
+			switch {
+			case !policy.CallerAttribute(n):
+			case strings.HasPrefix(n, policy.AttrClaimPrefix) && !hasIssuer:
 				w = append(w, fmt.Sprintf("%s.prefixes[%d]: {%s} is a JWT claim, and no match of this client names an issuer; every request under this prefix is denied", path, k, n))
+			case cl.TokenSHA256 != "":
+				w = append(w, fmt.Sprintf("%s.prefixes[%d]: {%s} is not known for the client's static token, whose callers are denied under this prefix ({client} names the client)", path, k, n))
 			}
 		}
 	}
