@@ -49,8 +49,8 @@ lint:
 image:
 	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t $(IMAGE) .
 
-## loadtest: presignd vs a fixed-JSON handler and a naive PresignClient service under wrk (loopback, about a minute)
-loadtest:
+## loadtest: presignd on every signing route and identity vs a fixed-JSON handler and a naive PresignClient service under wrk (loopback, about ten minutes)
+loadtest: $(VERSITYGW)
 	GO=$(GO) ./test/loadtest/run.sh
 
 ## surge: 5000 keep-alive connections at once against presignd serve (loopback, about a minute): memory before, at the peak, after

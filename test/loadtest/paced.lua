@@ -1,16 +1,16 @@
--- wrk script: the requests of post.lua, each connection pausing a mean of DELAY_MS
--- milliseconds (the second script argument, fractional) after each response, to hold
--- the load near a chosen rate (wrk ... -s paced.lua URL -- TOKEN DELAY_MS).
+-- wrk script: the requests of route.lua, each connection pausing a mean of DELAY_MS
+-- milliseconds (the fifth script argument, fractional) after each response, to hold
+-- the load near a chosen rate (wrk ... -s paced.lua URL -- HEADER VALUE PATH BODY_FILE DELAY_MS).
 -- wrk takes whole milliseconds, so the pause is rounded up or down at random to keep
 -- the mean.
-dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "post.lua")
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "route.lua")
 
-local set_token = init
+local set_route = init
 local mean = 0
 
 function init(args)
-   set_token(args)
-   mean = tonumber(args[2])
+   set_route(args)
+   mean = tonumber(args[5])
 end
 
 function delay()

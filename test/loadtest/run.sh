@@ -1,24 +1,37 @@
 #!/usr/bin/env bash
 # Load test (make loadtest): presignd, with authentication, policy, metrics and the
-# audit log all on, against two reference servers under the same wrk load:
+# audit log all on, on every signing route and with every identity that can be loaded
+# over plain HTTP, against two reference servers under the same wrk load:
 #   fixed  a chi handler that returns a fixed JSON body (the floor of any Go service)
 #   naive  chi + json decode + s3.PresignClient on the SDK's default config
-# The three run side by side on loopback, each loaded in turn (never two at once) with
-# the same load: POST /v1/presign, same body and bearer token. After a warm-up, the
-# servers take turns for LOADTEST_ROUNDS rounds, so that whatever else the machine is
-# doing falls on all of them alike; each figure is the median of its rounds. Then
-# presignd is held near half of its peak rate to report its latency there. presignd's
-# resident memory is sampled from /proc during its runs, the CPU time each server
-# spends per request is read from /proc, and presignd's audit log is checked for one
-# line per request.
+# The reference servers answer POST /v1/presign (the GET presign body) only.
 #
-# No S3 server is needed: issuing a URL makes no network call. Credentials are the AWS
-# documentation example key pair, given as static credentials in the environment.
-# presignd's audit log (some hundred MB) goes to a file in a temporary directory,
-# removed at the end.
+# presignd's loads ("routes"):
+#   get        POST /v1/presign, a GET URL, static token (the reference route)
+#   put        POST /v1/presign, a PUT URL with content type and length
+#   post       POST /v1/presign/post, a browser form policy
+#   parts      POST /v1/multipart/parts, one part URL of a sealed upload
+#   batch100   POST /v1/presign/batch of 100 GET items (rates per item are also shown)
+#   jwt-rs256  the get load with an RS256 JWT (issuer keys from a jwks_file)
+#   jwt-es256  the same with an ES256 JWT
+#   proxy      the get load as a trusted proxy's user (identity header from loopback)
+# Each load runs in turn (never two at once), after a warm-up, for LOADTEST_ROUNDS
+# rounds, so that whatever else the machine is doing falls on all of them alike; each
+# figure is the median of its rounds. Then each route is held near half of its peak
+# rate to report its latency there. presignd's resident memory is sampled from /proc,
+# the CPU time each server spends per request is read from /proc, and presignd's
+# audit log is checked for one line per decision (a batch item is one).
+#
+# Issuing a URL makes no network call; a versitygw (the one make test builds, in
+# PRESIGND_VERSITYGW) serves the one multipart create that gives the parts load its
+# upload ID. Credentials are the AWS documentation example key pair, given as static
+# credentials in the environment. presignd's audit log (some hundred MB) goes to a file
+# in a temporary directory, removed at the end.
 #
 # Environment: LOADTEST_DURATION (seconds per run, default 10s), LOADTEST_ROUNDS (3),
-# LOADTEST_WARMUP (3s), LOADTEST_THREADS (2), LOADTEST_CONNECTIONS (64), GO (go).
+# LOADTEST_WARMUP (3s), LOADTEST_THREADS (2), LOADTEST_CONNECTIONS (64),
+# LOADTEST_ROUTES (the routes above, space-separated; default all), GO (go),
+# PRESIGND_VERSITYGW (the versitygw binary).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,8 +40,10 @@ warmup=${LOADTEST_WARMUP:-3s}
 rounds=${LOADTEST_ROUNDS:-3}
 threads=${LOADTEST_THREADS:-2}
 conns=${LOADTEST_CONNECTIONS:-64}
+read -r -a routes <<<"${LOADTEST_ROUTES:-get put post parts batch100 jwt-rs256 jwt-es256 proxy}"
 GO=${GO:-go}
 scripts=$PWD/test/loadtest
+versitygw=${PRESIGND_VERSITYGW:-$PWD/.cache/versitygw-v1.8.0}
 
 if ! command -v wrk >/dev/null; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -38,6 +53,10 @@ if ! command -v wrk >/dev/null; then
 		echo "wrk is not installed: apt-get install wrk" >&2
 		exit 1
 	fi
+fi
+if [ ! -x "$versitygw" ]; then
+	echo "no versitygw at $versitygw: run make loadtest (it builds one) or set PRESIGND_VERSITYGW" >&2
+	exit 1
 fi
 
 work=$(mktemp -d)
@@ -53,19 +72,43 @@ echo "building presignd and the reference servers"
 CGO_ENABLED=0 $GO build -trimpath -o "$work/presignd" ./cmd/presignd
 $GO build -trimpath -o "$work/fixed" ./test/loadtest/fixed
 $GO build -trimpath -o "$work/naive" ./test/loadtest/naive
+$GO build -trimpath -o "$work/mint" ./test/loadtest/mint
 
+access=AKIAIOSFODNN7EXAMPLE
+secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+
+# versitygw, for the multipart create only: a bucket of its posix backend is a directory.
+mkdir -p "$work/s3/media" "$work/s3-versions"
+s3port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+env -i PATH="$PATH" HOME="$HOME" "$versitygw" --access "$access" --secret "$secret" --region us-east-1 \
+	--port "127.0.0.1:$s3port" --health /health --quiet posix --versioning-dir "$work/s3-versions" "$work/s3" \
+	>"$work/versitygw.log" 2>&1 &
+pids+=("$!")
+
+issuer=$("$work/mint" -dir "$work")
 token=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-hash=$(printf %s "$token" | "$work/presignd" hash-token)
+proxy_user=loadtest@example.com
+grants='
+      - {bucket: media, prefixes: ["reports/"], methods: [GET, HEAD], max_ttl: 24h}
+      - {bucket: media, prefixes: ["uploads/"], methods: [PUT], max_ttl: 1h, content_types: ["image/png"], max_content_length: 1073741824}'
 cat >"$work/presignd.yaml" <<EOF
 listen: 127.0.0.1:0
-s3: {region: us-east-1}
+s3: {region: us-east-1, endpoint: "http://127.0.0.1:$s3port", path_style: true}
 shutdown: {drain_delay: 0s, grace: 5s}
+identity:
+  issuers:
+    - {name: loadtest, issuer: "$issuer", jwks_file: "$work/jwks.json", audiences: [presignd], algorithms: [RS256, ES256]}
+  trusted_proxies: {from: ["127.0.0.1/32"]}
 clients:
   - name: loadtest
-    token_sha256: "$hash"
-    grants:
-      - {bucket: media, prefixes: ["reports/"], methods: [GET, HEAD], max_ttl: 24h}
-      - {bucket: media, prefixes: ["uploads/"], methods: [PUT], max_ttl: 1h, content_types: ["image/png"]}
+    token_sha256: "$(printf %s "$token" | "$work/presignd" hash-token)"
+    grants: $grants
+  - name: jwt-callers
+    match: [{issuer: loadtest, subject: loadtest}]
+    grants: $grants
+  - name: proxy-callers
+    match: [{proxy_user: "$proxy_user"}]
+    grants: $grants
   - name: other
     token_sha256: "$(printf %s "other-$token" | "$work/presignd" hash-token)"
     rate_limit: {rps: 100, burst: 200}
@@ -75,8 +118,7 @@ EOF
 
 # The servers see static credentials and nothing else of this machine's AWS setup.
 server_env=(env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_S3
-	AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
-	AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+	AWS_ACCESS_KEY_ID=$access AWS_SECRET_ACCESS_KEY=$secret
 	AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 	NAIVE_TOKEN="$token")
@@ -119,6 +161,59 @@ start() {
 	PID[$name]=$pid ADDR[$name]=$addr
 }
 
+for name in fixed naive presignd; do
+	start "$name"
+	echo "$name on ${ADDR[$name]}"
+done
+
+# The loads: for each, the server, the identity header and value, the path, the body
+# file, and the audit lines per request.
+declare -A SERVER HEADER VALUE PATHOF BODY ITEMS CONNS
+get_body='{"bucket":"media","key":"reports/2026/q3 summary.pdf","expires_in":3600}'
+printf '%s' "$get_body" >"$work/get.json"
+printf '%s' '{"bucket":"media","key":"uploads/2026/cat.png","method":"PUT","expires_in":900,"content_type":"image/png","content_length":482113}' >"$work/put.json"
+printf '%s' '{"bucket":"media","key":"uploads/2026/form.png","content_type":"image/png","max_content_length":1048576,"expires_in":900}' >"$work/post.json"
+{
+	printf '{"requests":['
+	for i in $(seq 100); do
+		[ "$i" -gt 1 ] && printf ','
+		printf '{"bucket":"media","key":"reports/2026/file-%03d.pdf","expires_in":3600}' "$i"
+	done
+	printf ']}'
+} >"$work/batch100.json"
+create=$(curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+	-d '{"bucket":"media","key":"uploads/big.png","content_type":"image/png","content_length":10485760}' \
+	"http://${ADDR[presignd]}/v1/multipart/create") || {
+	echo "the multipart create for the parts load failed; versitygw said:" >&2
+	cat "$work/versitygw.log" >&2
+	exit 1
+}
+upload_id=$(printf '%s' "$create" | sed 's/.*"upload_id":"\([^"]*\)".*/\1/')
+printf '{"bucket":"media","key":"uploads/big.png","upload_id":"%s","part_numbers":[1]}' "$upload_id" >"$work/parts.json"
+
+load_def() { # NAME SERVER HEADER VALUE PATH BODY ITEMS
+	SERVER[$1]=$2 HEADER[$1]=$3 VALUE[$1]=$4 PATHOF[$1]=$5 BODY[$1]=$6 ITEMS[$1]=$7 CONNS[$1]=$conns
+}
+load_def fixed fixed Authorization "Bearer $token" /v1/presign "$work/get.json" 0
+load_def naive naive Authorization "Bearer $token" /v1/presign "$work/get.json" 0
+load_def get presignd Authorization "Bearer $token" /v1/presign "$work/get.json" 1
+load_def put presignd Authorization "Bearer $token" /v1/presign "$work/put.json" 1
+load_def post presignd Authorization "Bearer $token" /v1/presign/post "$work/post.json" 1
+load_def parts presignd Authorization "Bearer $token" /v1/multipart/parts "$work/parts.json" 1
+load_def batch100 presignd Authorization "Bearer $token" /v1/presign/batch "$work/batch100.json" 100
+load_def jwt-rs256 presignd Authorization "Bearer $(cat "$work/token-rs256")" /v1/presign "$work/get.json" 1
+load_def jwt-es256 presignd Authorization "Bearer $(cat "$work/token-es256")" /v1/presign "$work/get.json" 1
+load_def proxy presignd X-Auth-Request-Email "$proxy_user" /v1/presign "$work/get.json" 1
+# A batch weighs 16 against limits.max_in_flight (256 by default): 8 connections keep
+# both CPUs busy without being shed.
+CONNS[batch100]=8
+for r in "${routes[@]}"; do
+	if [ -z "${SERVER[$r]:-}" ] || [ "${SERVER[$r]}" != presignd ]; then
+		echo "unknown route $r in LOADTEST_ROUTES" >&2
+		exit 1
+	fi
+done
+
 # ms VALUE converts a wrk duration (850.00us, 1.23ms, 2.00s, 1.00m) to milliseconds.
 ms() {
 	awk -v v="$1" 'BEGIN {
@@ -131,16 +226,19 @@ ms() {
 # cputicks PID is the CPU time (user + system, in clock ticks) the process has used.
 cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# load NAME SCRIPT DURATION [ARGS...] runs wrk against server NAME and sets rps, p50,
-# p99, requests and cpu (the server's CPU microseconds per request); it fails on any
-# answer that is not 2xx and on socket errors.
+served=0
+# load NAME SCRIPT DURATION [DELAY_MS] runs wrk with load NAME and sets rps, p50, p99,
+# requests and cpu (the server's CPU microseconds per request); it fails on any answer
+# that is not 2xx and on socket errors.
 load() {
-	local name=$1 script=$2 d=$3 before after
+	local name=$1 script=$2 d=$3 before after server
 	shift 3
+	server=${SERVER[$name]}
 	local out="$work/$name.wrk"
-	before=$(cputicks "${PID[$name]}")
-	wrk -t"$threads" -c"$conns" -d"$d" --latency -s "$scripts/$script" "http://${ADDR[$name]}/v1/presign" -- "$token" "$@" >"$out"
-	after=$(cputicks "${PID[$name]}")
+	before=$(cputicks "${PID[$server]}")
+	wrk -t"$threads" -c"${CONNS[$name]}" -d"$d" --latency -s "$scripts/$script" "http://${ADDR[$server]}${PATHOF[$name]}" \
+		-- "${HEADER[$name]}" "${VALUE[$name]}" "${PATHOF[$name]}" "${BODY[$name]}" "$@" >"$out"
+	after=$(cputicks "${PID[$server]}")
 	if grep -q 'Non-2xx or 3xx responses' "$out" || grep -q 'Socket errors' "$out"; then
 		echo "$name: wrk saw errors:" >&2
 		cat "$out" >&2
@@ -151,7 +249,7 @@ load() {
 	p99=$(ms "$(awk '$1 == "99%" {print $2}' "$out")")
 	requests=$(awk '/requests in/ {print $1}' "$out")
 	cpu=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
-	if [ "${name%-*}" = presignd ]; then served=$((served + requests)); fi
+	served=$((served + requests * ${ITEMS[$name]}))
 }
 
 # rss_midway PID SECONDS writes the process's VmRSS (kB) to the file rss.PID.N halfway
@@ -165,74 +263,86 @@ rss_midway() {
 # median prints the median of its arguments.
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-servers=(fixed naive presignd)
-served=0
-for name in "${servers[@]}"; do
-	start "$name"
-	echo "$name on ${ADDR[$name]}"
-done
+loads=(fixed naive "${routes[@]}")
 echo "warm-up: $warmup each"
-for name in "${servers[@]}"; do load "$name" post.lua "$warmup"; done
+for name in "${loads[@]}"; do load "$name" route.lua "$warmup"; done
 
-declare -A R_RPS R_P50 R_P99 R_CPU
-echo "$rounds rounds of $duration each with wrk -t$threads -c$conns, servers in turn"
+declare -A R_RPS R_CPU
+echo "$rounds rounds of $duration each with wrk -t$threads -c$conns, loads in turn"
 for round in $(seq "$rounds"); do
-	for name in "${servers[@]}"; do
-		[ "$name" = presignd ] && rss_midway "${PID[$name]}" "${duration%s}"
-		load "$name" post.lua "$duration"
-		R_RPS[$name]+=" $rps" R_P50[$name]+=" $p50" R_P99[$name]+=" $p99" R_CPU[$name]+=" $cpu"
-		printf '  round %d  %-8s %8.0f req/s   p50 %7.3f ms   p99 %7.3f ms   %6.1f us CPU/request\n' \
+	for name in "${loads[@]}"; do
+		[ "${SERVER[$name]}" = presignd ] && rss_midway "${PID[presignd]}" "${duration%s}"
+		load "$name" route.lua "$duration"
+		R_RPS[$name]+=" $rps" R_CPU[$name]+=" $cpu"
+		printf '  round %d  %-10s %8.0f req/s   p50 %7.3f ms   p99 %7.3f ms   %7.1f us CPU/request\n' \
 			"$round" "$name" "$rps" "$p50" "$p99" "$cpu"
 	done
 done
-declare -A RPS P50 P99 CPU
-for name in "${servers[@]}"; do
+declare -A RPS CPU
+for name in "${loads[@]}"; do
 	# shellcheck disable=SC2086 # word splitting wanted
-	RPS[$name]=$(median ${R_RPS[$name]}) P50[$name]=$(median ${R_P50[$name]}) \
-		P99[$name]=$(median ${R_P99[$name]}) CPU[$name]=$(median ${R_CPU[$name]})
+	RPS[$name]=$(median ${R_RPS[$name]}) CPU[$name]=$(median ${R_CPU[$name]})
 done
 
-# presignd near half its peak rate: each connection pauses between requests; one
+# Each route near half its peak rate: each connection pauses between requests; one
 # correction for the time the requests themselves take.
-PID[presignd-half]=${PID[presignd]} ADDR[presignd-half]=${ADDR[presignd]}
-target=$(awk -v r="${RPS[presignd]}" 'BEGIN {printf "%.0f", r / 2}')
-pause=$(awk -v c="$conns" -v t="$target" 'BEGIN {printf "%.3f", c * 1000 / t}')
-for attempt in 1 2; do
-	load presignd-half paced.lua "$duration" "$pause"
-	off=$(awk -v r="$rps" -v t="$target" 'BEGIN {d = (r - t) / t; print (d < -0.05 || d > 0.05) ? 1 : 0}')
-	[ "$off" = 0 ] && break
-	[ "$attempt" = 2 ] && break
-	pause=$(awk -v c="$conns" -v t="$target" -v r="$rps" -v p="$pause" \
-		'BEGIN {x = c * 1000 / t - (c * 1000 / r - p); if (x < 0) x = 0; printf "%.3f", x}')
+declare -A H_RPS H_P50 H_P99
+echo "each route near half its peak rate"
+for name in "${routes[@]}"; do
+	target=$(awk -v r="${RPS[$name]}" 'BEGIN {printf "%.0f", r / 2}')
+	pause=$(awk -v c="${CONNS[$name]}" -v t="$target" 'BEGIN {printf "%.3f", c * 1000 / t}')
+	for attempt in 1 2; do
+		load "$name" paced.lua "$duration" "$pause"
+		off=$(awk -v r="$rps" -v t="$target" 'BEGIN {d = (r - t) / t; print (d < -0.05 || d > 0.05) ? 1 : 0}')
+		[ "$off" = 0 ] && break
+		[ "$attempt" = 2 ] && break
+		pause=$(awk -v c="${CONNS[$name]}" -v t="$target" -v r="$rps" -v p="$pause" \
+			'BEGIN {x = c * 1000 / t - (c * 1000 / r - p); if (x < 0) x = 0; printf "%.3f", x}')
+	done
+	H_RPS[$name]=$rps H_P50[$name]=$p50 H_P99[$name]=$p99
 done
-half_rps=$rps half_p50=$p50 half_p99=$p99 half_cpu=$cpu
 
 pid=${PID[presignd]}
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
 rss_end=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
 rss_max=$(cat "$work"/rss.* 2>/dev/null | sort -n | tail -n1)
-for name in "${servers[@]}"; do kill -TERM "${PID[$name]}"; done
+for name in fixed naive presignd; do kill -TERM "${PID[$name]}"; done
 wait "${PID[presignd]}" 2>/dev/null || true
 audited=$(grep -c '"msg":"presign"' "$work/presignd.log" || true)
 
+get=${RPS[get]:-}
 echo
 echo "results: median of $rounds rounds (loopback, wrk -t$threads -c$conns -d$duration, $(nproc) CPUs shared by wrk and the server)"
-printf '  %-32s %10s %10s %10s %16s\n' server "req/s" "p50 ms" "p99 ms" "CPU us/request"
-for name in "${servers[@]}"; do
-	printf '  %-32s %10.0f %10.3f %10.3f %16.1f\n' "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "${CPU[$name]}"
+printf '  %-10s %9s %9s %8s %8s %10s %13s %13s\n' load "req/s" "items/s" "/ get" "/ fixed" "CPU us/req" "p50 ms (half)" "p99 ms (half)"
+for name in "${loads[@]}"; do
+	awk -v n="$name" -v r="${RPS[$name]}" -v i="${ITEMS[$name]}" -v g="$get" -v f="${RPS[fixed]}" -v c="${CPU[$name]}" \
+		-v h50="${H_P50[$name]:-}" -v h99="${H_P99[$name]:-}" 'BEGIN {
+		items = (i > 1) ? r * i : r
+		tg = (g != "" && i > 0) ? sprintf("%.2fx", items / g) : "-"
+		printf "  %-10s %9.0f %9.0f %8s %7.2fx %10.1f %13s %13s\n", n, r, items, tg, r / f, c, (h50 == "") ? "-" : h50, (h99 == "") ? "-" : h99
+	}'
 done
-printf '  %-32s %10.0f %10.3f %10.3f %16.1f\n' "presignd at half peak (~$target/s)" "$half_rps" "$half_p50" "$half_p99" "$half_cpu"
 echo
-awk -v p="${RPS[presignd]}" -v f="${RPS[fixed]}" -v n="${RPS[naive]}" 'BEGIN {
-	printf "  presignd / fixed JSON:  %.2fx  (target >= 0.6x: %s)\n", p / f, (p / f >= 0.6) ? "met" : "NOT met"
-	printf "  presignd / naive:       %.2fx  (target >= 2.5x: %s)\n", p / n, (p / n >= 2.5) ? "met" : "NOT met"
-}'
+if [ -n "$get" ]; then
+	awk -v p="$get" -v f="${RPS[fixed]}" -v n="${RPS[naive]}" -v c="${CPU[get]}" -v cf="${CPU[fixed]}" 'BEGIN {
+		printf "  get / fixed JSON:       %.2fx  (target >= 0.7x: %s)\n", p / f, (p / f >= 0.7) ? "met" : "NOT met"
+		printf "  get / naive:            %.2fx  (target >= 3x: %s)\n", p / n, (p / n >= 3) ? "met" : "NOT met"
+		printf "  get CPU / fixed CPU:    %.2fx  (target <= 1.5x: %s)\n", c / cf, (c / cf <= 1.5) ? "met" : "NOT met"
+	}'
+	for name in "${routes[@]}"; do
+		[ "$name" = get ] && continue
+		awk -v n="$name" -v r="${RPS[$name]}" -v i="${ITEMS[$name]}" -v g="$get" 'BEGIN {
+			x = r * i / g
+			printf "  %-10s / get:        %.2fx  (target >= 0.8x: %s)\n", n, x, (x >= 0.8) ? "met" : "NOT met"
+		}'
+	done
+fi
 awk -v h="$hwm" -v m="$rss_max" -v e="$rss_end" 'BEGIN {
 	printf "  presignd RSS: %.1f MiB midway through its runs (largest), VmHWM %.1f MiB, %.1f MiB at the end  (target < 64 MiB: %s)\n",
 		m / 1024, h / 1024, e / 1024, (h < 64 * 1024) ? "met" : "NOT met"
 }'
-echo "  presignd audit lines: $audited for $served requests wrk completed (wrk does not count those in flight at its end)"
+echo "  presignd audit lines: $audited for $served decisions in the requests wrk completed (wrk does not count those in flight at its end)"
 if [ "$audited" -lt "$served" ]; then
-	echo "fewer audit lines than requests served" >&2
+	echo "fewer audit lines than decisions served" >&2
 	exit 1
 fi
