@@ -24,7 +24,10 @@ import (
 // The kustomizations under deploy/, as paths relative to it.
 var (
 	appKustomizations = []string{"base", "overlays/dev", "overlays/prod"}
-	allKustomizations = append(append([]string{}, appKustomizations...), "monitoring")
+	// callerKustomization is an example workload that calls presignd with a projected
+	// service-account token.
+	callerKustomization = "examples/caller"
+	allKustomizations   = append(append([]string{}, appKustomizations...), "monitoring", callerKustomization)
 )
 
 // manifest is one rendered resource.
@@ -125,7 +128,13 @@ type rendered struct {
 // Each kind but Namespace and ConfigMap must appear exactly once.
 func render(t *testing.T, dir string) *rendered {
 	t.Helper()
-	objs, err := decodeAll(filesys.MakeFsOnDisk(), deployPath(t, dir))
+	return renderFS(t, filesys.MakeFsOnDisk(), deployPath(t, dir))
+}
+
+// renderFS is render of the kustomization at dir of fsys.
+func renderFS(t *testing.T, fsys filesys.FileSystem, dir string) *rendered {
+	t.Helper()
+	objs, err := decodeAll(fsys, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

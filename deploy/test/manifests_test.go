@@ -1,6 +1,7 @@
 package deploytest
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -99,40 +101,8 @@ func TestDeployment(t *testing.T) {
 			}
 
 			t.Run("security context", func(t *testing.T) {
-				psc := pod.SecurityContext
-				if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
-					t.Error("pod securityContext.runAsNonRoot is not true")
-				}
-				if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-					t.Error("pod securityContext.seccompProfile is not RuntimeDefault")
-				}
-				sc := c.SecurityContext
-				if sc == nil {
-					t.Fatal("the container has no securityContext")
-				}
-				if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
-					t.Error("runAsNonRoot is not true")
-				}
-				if sc.RunAsUser == nil || *sc.RunAsUser == 0 {
-					t.Error("runAsUser is not a non-root UID")
-				}
-				if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-					t.Error("readOnlyRootFilesystem is not true")
-				}
-				if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-					t.Error("allowPrivilegeEscalation is not false")
-				}
-				if sc.Privileged != nil && *sc.Privileged {
-					t.Error("the container is privileged")
-				}
-				if sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || len(sc.Capabilities.Add) != 0 {
-					t.Errorf("capabilities = %+v, want drop [ALL] and nothing added", sc.Capabilities)
-				}
-				if sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-					t.Error("seccompProfile is not RuntimeDefault")
-				}
-				if pod.HostNetwork || pod.HostPID || pod.HostIPC {
-					t.Error("the pod shares a host namespace")
+				for _, p := range restrictedProblems(pod, c) {
+					t.Error(p)
 				}
 				if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
 					t.Error("automountServiceAccountToken is not false: presignd never calls the Kubernetes API")
@@ -309,6 +279,52 @@ func checkProbe(t *testing.T, name string, p *corev1.Probe, path string) {
 	}
 }
 
+// restrictedProblems lists how a pod and one of its containers fall short of the
+// restricted Pod Security Standard and of what presignd asks beyond it (a read-only
+// root file system, a non-root UID set in the manifest).
+func restrictedProblems(pod corev1.PodSpec, c corev1.Container) []string {
+	var p []string
+	psc := pod.SecurityContext
+	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
+		p = append(p, "pod securityContext.runAsNonRoot is not true")
+	}
+	if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		p = append(p, "pod securityContext.seccompProfile is not RuntimeDefault")
+	}
+	if pod.HostNetwork || pod.HostPID || pod.HostIPC {
+		p = append(p, "the pod shares a host namespace")
+	}
+	sc := c.SecurityContext
+	if sc == nil {
+		return append(p, fmt.Sprintf("container %s has no securityContext", c.Name))
+	}
+	bad := func(format string, args ...any) {
+		p = append(p, fmt.Sprintf("container %s: ", c.Name)+fmt.Sprintf(format, args...))
+	}
+	if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
+		bad("runAsNonRoot is not true")
+	}
+	if sc.RunAsUser == nil || *sc.RunAsUser == 0 {
+		bad("runAsUser is not a non-root UID")
+	}
+	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		bad("readOnlyRootFilesystem is not true")
+	}
+	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		bad("allowPrivilegeEscalation is not false")
+	}
+	if sc.Privileged != nil && *sc.Privileged {
+		bad("the container is privileged")
+	}
+	if sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || len(sc.Capabilities.Add) != 0 {
+		bad("capabilities = %+v, want drop [ALL] and nothing added", sc.Capabilities)
+	}
+	if sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		bad("seccompProfile is not RuntimeDefault")
+	}
+	return p
+}
+
 // checkImagePinned wants a registry, a repository and a version tag or a digest.
 func checkImagePinned(t *testing.T, image string) {
 	t.Helper()
@@ -393,6 +409,32 @@ func TestServiceAndPolicies(t *testing.T) {
 	}
 }
 
+// allowedBy says whether np lets a pod in a namespace with these labels reach the
+// named port (http or admin) of presignd's pods.
+func allowedBy(np *networkingv1.NetworkPolicy, ns labels.Set, portName string) bool {
+	for _, rule := range np.Spec.Ingress {
+		portOK := false
+		for _, p := range rule.Ports {
+			if p.Port != nil && (p.Port.String() == portName || p.Port.IntValue() == int(map[string]int{"http": apiPort, "admin": adminPort}[portName])) {
+				portOK = true
+			}
+		}
+		if !portOK {
+			continue
+		}
+		for _, peer := range rule.From {
+			if peer.IPBlock != nil || peer.NamespaceSelector == nil {
+				continue
+			}
+			s, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
+			if err == nil && !s.Empty() && s.Matches(ns) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func checkNetworkPolicy(t *testing.T, r *rendered, podLabels labels.Set) {
 	t.Helper()
 	np := r.NetworkPolicy
@@ -405,30 +447,7 @@ func checkNetworkPolicy(t *testing.T, r *rendered, podLabels labels.Set) {
 	clientNS := labels.Set{clientNamespaceLabel: "true", "kubernetes.io/metadata.name": "reports"}
 	otherNS := labels.Set{"kubernetes.io/metadata.name": "reports"}
 	monitoringNS := labels.Set{"kubernetes.io/metadata.name": monitoringNamespace}
-	// allowed says whether a pod in a namespace with these labels may reach a port.
-	allowed := func(ns labels.Set, portName string) bool {
-		for _, rule := range np.Spec.Ingress {
-			portOK := false
-			for _, p := range rule.Ports {
-				if p.Port != nil && (p.Port.String() == portName || p.Port.IntValue() == int(map[string]int{"http": apiPort, "admin": adminPort}[portName])) {
-					portOK = true
-				}
-			}
-			if !portOK {
-				continue
-			}
-			for _, peer := range rule.From {
-				if peer.IPBlock != nil || peer.NamespaceSelector == nil {
-					continue
-				}
-				s, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
-				if err == nil && !s.Empty() && s.Matches(ns) {
-					return true
-				}
-			}
-		}
-		return false
-	}
+	allowed := func(ns labels.Set, portName string) bool { return allowedBy(np, ns, portName) }
 	for _, rule := range np.Spec.Ingress {
 		if len(rule.From) == 0 || len(rule.Ports) == 0 {
 			t.Errorf("NetworkPolicy rule %+v allows every source or every port", rule)
@@ -458,7 +477,8 @@ func checkNetworkPolicy(t *testing.T, r *rendered, podLabels labels.Set) {
 }
 
 // TestConfigMapsPassCheckConfig runs presignd check-config on the config every app
-// kustomization ships, and on a broken copy to show the check can fail.
+// kustomization ships and on every config.yaml under deploy/, and on a broken copy to
+// show the check can fail.
 func TestConfigMapsPassCheckConfig(t *testing.T) {
 	bin := presigndBinary(t)
 	check := func(t *testing.T, config string) (stdout, stderr string, code int) {
@@ -482,6 +502,39 @@ func TestConfigMapsPassCheckConfig(t *testing.T) {
 		t.Run(dir, func(t *testing.T) {
 			r := render(t, dir)
 			stdout, stderr, code := check(t, r.config(t))
+			if code != 0 || stdout != "ok\n" || stderr != "" {
+				t.Errorf("check-config: exit %d, stdout %q, stderr %q; want exit 0, \"ok\" and no warnings", code, stdout, stderr)
+			}
+		})
+	}
+	// Every config.yaml under deploy/, whether a kustomization ships it or not.
+	var files []string
+	err := filepath.WalkDir(deployPath(t), func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path == deployPath(t, "test") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && d.Name() == configKey {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < len(appKustomizations) {
+		t.Errorf("found %d %s files under deploy/, want at least %d", len(files), configKey, len(appKustomizations))
+	}
+	for _, path := range files {
+		rel, _ := filepath.Rel(deployPath(t), path)
+		t.Run("file "+filepath.ToSlash(rel), func(t *testing.T) {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdout, stderr, code := check(t, string(b))
 			if code != 0 || stdout != "ok\n" || stderr != "" {
 				t.Errorf("check-config: exit %d, stdout %q, stderr %q; want exit 0, \"ok\" and no warnings", code, stdout, stderr)
 			}
