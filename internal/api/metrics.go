@@ -68,7 +68,7 @@ func newMetrics(reg prometheus.Registerer, b BuildInfo) (*metrics, error) {
 		}, []string{"cause"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "presignd_auth_failures_total",
-			Help: "Requests refused authentication, by reason (missing, malformed, unknown_token).",
+			Help: "Requests without a caller, by reason: the 401 reasons (missing, malformed, unknown_token, bad_token, bad_algorithm, bad_signature, unknown_key, bad_issuer, bad_audience, expired, not_yet_valid, bad_certificate, no_client) and issuer_unavailable (503).",
 		}, []string{"reason"}),
 		credsExpiry: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "presignd_credentials_expiry_timestamp_seconds",
