@@ -367,3 +367,21 @@ func TestValidIdentityVariants(t *testing.T) {
 		})
 	}
 }
+
+// TestSPIFFEIDBugEmptyQueryOrFragment: spiffe_id must be a SPIFFE ID, which has no
+// query and no fragment, but one ending in a bare "?" or "#" is accepted: url.Parse
+// leaves RawQuery and Fragment empty for them. One ending in "#" can never match, as
+// the certificate side drops the "#".
+func TestSPIFFEIDBugEmptyQueryOrFragment(t *testing.T) {
+	const opsSPIFFEMatch = `{spiffe_id: "spiffe://example.org/ns/ops/sa/dashboard"}`
+	for _, id := range []string{"spiffe://example.org/ns/ops?", "spiffe://example.org/ns/ops#", "spiffe://example.org?"} {
+		_, err := config.Parse([]byte(apply(t, identityConfig, edit{opsSPIFFEMatch, `{spiffe_id: "` + id + `"}`})))
+		if err == nil {
+			t.Errorf("spiffe_id %q: got no error, want clients[3].match[2].spiffe_id: ... is not a SPIFFE ID", id)
+			continue
+		}
+		if paths, problems := problemPaths(t, err); !cmp.Equal(paths, []string{"clients[3].match[2].spiffe_id"}) {
+			t.Errorf("spiffe_id %q: got problems %q, want one at clients[3].match[2].spiffe_id", id, problems)
+		}
+	}
+}
