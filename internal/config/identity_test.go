@@ -385,3 +385,18 @@ func TestSPIFFEIDBugEmptyQueryOrFragment(t *testing.T) {
 		}
 	}
 }
+
+// TestSPIFFEIDBugCharactersOutsideSPIFFE: a SPIFFE ID's path holds only letters,
+// digits, '.', '-' and '_', never a percent-encoding. spiffe_id accepts others. A
+// certificate's SPIFFE ID is compared in its re-encoded form ("a b" becomes "a%20b",
+// "é" "%C3%A9"), so a match naming "a b" or "é" can never match any certificate, and
+// check-config says nothing.
+func TestSPIFFEIDBugCharactersOutsideSPIFFE(t *testing.T) {
+	const opsSPIFFEMatch = `{spiffe_id: "spiffe://example.org/ns/ops/sa/dashboard"}`
+	for _, id := range []string{"spiffe://example.org/ns/a b", "spiffe://example.org/ns/é", "spiffe://example.org/ns/a%2Fb"} {
+		_, err := config.Parse([]byte(apply(t, identityConfig, edit{opsSPIFFEMatch, `{spiffe_id: "` + id + `"}`})))
+		if err == nil {
+			t.Errorf("spiffe_id %q: got no error, want clients[3].match[2].spiffe_id: ... is not a SPIFFE ID", id)
+		}
+	}
+}
