@@ -77,6 +77,12 @@ type IssuerConfig struct {
 	// FetchTimeout bounds one fetch of the keys, discovery included (default
 	// DefaultFetchTimeout).
 	FetchTimeout time.Duration
+	// CacheSize is how many verified tokens are kept, by their SHA-256, so that a
+	// token presented again is not verified again (default DefaultCacheSize; -1 keeps
+	// none). It is rounded up to a multiple of 16, and the principals kept are also
+	// bounded to about 32 MiB. A kept token is trusted until its exp, without leeway,
+	// and only while the keys are usable and hold the key that verified it.
+	CacheSize int
 	// HTTPClient, if set, fetches the keys (CAFile must then be empty).
 	HTTPClient *http.Client
 	// Now is the clock (default time.Now).
@@ -89,6 +95,7 @@ type Issuer struct {
 	algs     []string
 	keys     *keySet
 	verifier *oidc.IDTokenVerifier
+	cache    *verifiedCache // nil when CacheSize is -1
 }
 
 // NewIssuer checks cfg, reporting every problem at once, and fills in its defaults.
@@ -130,6 +137,9 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 			missEvery: cfg.MissInterval,
 			timeout:   cfg.FetchTimeout,
 		},
+	}
+	if cfg.CacheSize > 0 {
+		i.cache = newVerifiedCache(cfg.CacheSize)
 	}
 	i.verifier = oidc.NewVerifier(cfg.Issuer, i.keys, &oidc.Config{
 		SkipClientIDCheck:    true, // aud is checked against a list, in claims
@@ -203,6 +213,12 @@ func (cfg *IssuerConfig) setDefaults() error {
 	if cfg.Leeway > MaxLeeway {
 		bad("leeway", "%v is above %v", cfg.Leeway, MaxLeeway)
 	}
+	switch {
+	case cfg.CacheSize == 0:
+		cfg.CacheSize = DefaultCacheSize
+	case cfg.CacheSize < -1:
+		bad("cache_size", "%d is neither positive nor -1", cfg.CacheSize)
+	}
 	if cfg.RefreshInterval >= cfg.MaxKeyAge {
 		bad("refresh_interval", "%v is not below max_key_age %v", cfg.RefreshInterval, cfg.MaxKeyAge)
 	}
@@ -260,15 +276,34 @@ func (i *Issuer) KeyStats() KeyStats { return i.keys.stats() }
 // Verify is the principal of raw, a JWT of this issuer: signed with one of its keys
 // under a pinned algorithm, with its exact iss, an accepted aud, an exp not past, nbf
 // and iat not ahead (all within the leeway) and a sub. Otherwise it is an *Error.
+//
+// A token verified before is served from the issuer's cache until its exp (see
+// CacheSize): the principal's Claims map is then shared with the calls before, and
+// must not be changed.
 func (i *Issuer) Verify(ctx context.Context, raw string) (Principal, error) {
+	if len(raw) > MaxJWTSize {
+		return Principal{}, malformed()
+	}
+	th := hashToken(raw)
+	if p, err, ok := i.cached(ctx, th, i.cfg.Now()); ok {
+		return verified(p, err)
+	}
 	h, err := peek(raw)
 	if err != nil {
 		return Principal{}, err
 	}
-	return i.verify(ctx, raw, h)
+	return i.verify(ctx, raw, th, h)
 }
 
-func (i *Issuer) verify(ctx context.Context, raw string, h peeked) (Principal, error) {
+// verified is p, or err when it is not nil: an *Error nil is no error.
+func verified(p Principal, err *Error) (Principal, error) {
+	if err != nil {
+		return Principal{}, err
+	}
+	return p, nil
+}
+
+func (i *Issuer) verify(ctx context.Context, raw string, th tokenHash, h peeked) (Principal, error) {
 	// The unverified header and iss can only refuse a token early, never accept it.
 	if !slices.Contains(i.algs, h.alg) {
 		return Principal{}, &Error{Reason: ReasonBadAlgorithm, Detail: "The token is signed with an algorithm its issuer is not trusted to use."}
@@ -293,6 +328,9 @@ func (i *Issuer) verify(ctx context.Context, raw string, h peeked) (Principal, e
 	if err != nil {
 		// go-oidc refused claims that claims accepted; its message may quote them.
 		return Principal{}, &Error{Reason: ReasonBadToken, Detail: "The token's claims are refused."}
+	}
+	if i.cache != nil {
+		i.cache.add(th, p, st.key, st.generation, i.cfg.Now())
 	}
 	return p, nil
 }
@@ -415,8 +453,19 @@ func NewIssuers(issuers ...*Issuer) (*Issuers, error) {
 }
 
 // Verify is the principal of raw, a JWT verified by the issuer whose iss it claims;
-// a token claiming no configured issuer's iss is ReasonBadIssuer.
+// a token claiming no configured issuer's iss is ReasonBadIssuer. A token an issuer
+// verified before is served from its cache, as Issuer.Verify says.
 func (s *Issuers) Verify(ctx context.Context, raw string) (Principal, error) {
+	if len(raw) > MaxJWTSize {
+		return Principal{}, malformed()
+	}
+	th := hashToken(raw)
+	for _, i := range s.byIss {
+		// Only the issuer that verified the token holds its hash.
+		if p, err, ok := i.cached(ctx, th, i.cfg.Now()); ok {
+			return verified(p, err)
+		}
+	}
 	h, err := peek(raw)
 	if err != nil {
 		return Principal{}, err
@@ -425,7 +474,7 @@ func (s *Issuers) Verify(ctx context.Context, raw string) (Principal, error) {
 	if !ok {
 		return Principal{}, badIssuer()
 	}
-	return i.verify(ctx, raw, h)
+	return i.verify(ctx, raw, th, h)
 }
 
 // peeked is what a token says of itself before anything is verified: enough to
@@ -434,10 +483,13 @@ type peeked struct {
 	alg, iss string
 }
 
+func malformed() *Error {
+	return &Error{Reason: ReasonBadToken, Detail: "The token is not a well-formed JWT."}
+}
+
 func peek(raw string) (peeked, error) {
-	malformed := &Error{Reason: ReasonBadToken, Detail: "The token is not a well-formed JWT."}
 	if len(raw) > MaxJWTSize || !LooksLikeJWT(raw) {
-		return peeked{}, malformed
+		return peeked{}, malformed()
 	}
 	header, rest, _ := strings.Cut(raw, ".")
 	payload, _, _ := strings.Cut(rest, ".")
@@ -448,7 +500,7 @@ func peek(raw string) (peeked, error) {
 		Iss string `json:"iss"`
 	}
 	if decodeSegment(header, &h) != nil || decodeSegment(payload, &c) != nil {
-		return peeked{}, malformed
+		return peeked{}, malformed()
 	}
 	return peeked{alg: h.Alg, iss: c.Iss}, nil
 }

@@ -499,6 +499,7 @@ func TestNewIssuerRefusesBadConfig(t *testing.T) {
 		{"leeway above 5m", func(c *identity.IssuerConfig) { c.Leeway = 6 * time.Minute }, "leeway: 6m0s is above 5m0s"},
 		{"negative miss interval", func(c *identity.IssuerConfig) { c.MissInterval = -time.Second }, "miss_interval: -1s is negative"},
 		{"refresh not below max key age", func(c *identity.IssuerConfig) { c.MaxKeyAge = time.Minute }, "refresh_interval:"},
+		{"cache size below -1", func(c *identity.IssuerConfig) { c.CacheSize = -2 }, "cache_size: -2 is neither positive nor -1"},
 		{"missing CA file", func(c *identity.IssuerConfig) { c.CAFile = filepath.Join(t.TempDir(), "none.pem") }, "ca_file:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -548,23 +549,35 @@ func TestLooksLikeJWT(t *testing.T) {
 	}
 }
 
+// BenchmarkVerify measures a token verified each time (Uncached, the issuer keeping
+// no verified token) and one served from the issuer's cache (Cached), through
+// Issuers as presignd verifies them.
 func BenchmarkVerify(b *testing.B) {
 	iss := testenv.NewOIDCIssuer(b)
-	i := newIssuer(b, iss, newClock(), withAlgs("RS256", "ES256"))
-	for _, alg := range []string{"RS256", "ES256"} {
-		b.Run(alg, func(b *testing.B) {
-			raw := iss.Token("alice", testenv.TokenAlg(alg))
-			ctx := context.Background()
-			if _, err := i.Verify(ctx, raw); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := i.Verify(ctx, raw); err != nil {
+	for _, mode := range []struct {
+		name      string
+		cacheSize int
+	}{{"Uncached", -1}, {"Cached", 0}} {
+		i := newIssuer(b, iss, newClock(), withAlgs("RS256", "ES256"), func(cfg *identity.IssuerConfig) { cfg.CacheSize = mode.cacheSize })
+		s, err := identity.NewIssuers(i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, alg := range []string{"RS256", "ES256"} {
+			b.Run(alg+"/"+mode.name, func(b *testing.B) {
+				raw := iss.Token("alice", testenv.TokenAlg(alg))
+				ctx := context.Background()
+				if _, err := s.Verify(ctx, raw); err != nil {
 					b.Fatal(err)
 				}
-			}
-		})
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := s.Verify(ctx, raw); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -2,10 +2,12 @@ package identity
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -51,13 +54,51 @@ type keySet struct {
 	inflight    chan struct{} // closed when the running fetch ends; nil when none runs
 	fetches     int
 	failures    int
+	generation  uint64 // of the last successful fetch
+
+	signatures atomic.Int64
 }
 
 // keyCache is the usable keys of one JWKS document. It is never changed once built.
 type keyCache struct {
 	fetchedAt time.Time
-	byKID     map[string][]jose.JSONWebKey
-	all       []jose.JSONWebKey
+	// generation counts the successful fetches of the key set: two keyCaches of one
+	// key set with the same generation are the same.
+	generation uint64
+	all        []cachedKey
+	byKID      map[string][]int // indexes into all
+	prints     map[keyFingerprint]struct{}
+}
+
+type cachedKey struct {
+	jose.JSONWebKey
+	print keyFingerprint
+}
+
+// keyFingerprint names a key together with what decides which tokens it verifies:
+// the SHA-256 of its kid, its alg and its RFC 7638 thumbprint. A token verified by a
+// key may be trusted again without its signature only while the issuer's keys hold
+// a key of the same fingerprint.
+type keyFingerprint [sha256.Size]byte
+
+func fingerprint(k *jose.JSONWebKey) (keyFingerprint, error) {
+	thumb, err := k.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return keyFingerprint{}, err
+	}
+	h := sha256.New()
+	h.Write([]byte(k.KeyID))
+	h.Write([]byte{0})
+	h.Write([]byte(k.Algorithm))
+	h.Write([]byte{0})
+	h.Write(thumb)
+	return keyFingerprint(h.Sum(nil)), nil
+}
+
+// holds reports whether the keys hold a key of fingerprint p.
+func (c *keyCache) holds(p keyFingerprint) bool {
+	_, ok := c.prints[p]
+	return ok
 }
 
 // KeyStats is what an issuer's key cache has done, for tests and metrics.
@@ -68,12 +109,15 @@ type KeyStats struct {
 	Keys      int       // keys held
 	FetchedAt time.Time // when the held keys were fetched; zero before the first success
 	LastError error     // why the last fetch failed; nil if it succeeded
+	// Signatures counts the tokens whose signature was checked: those not served
+	// from the issuer's cache of verified tokens.
+	Signatures int64
 }
 
 func (ks *keySet) stats() KeyStats {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	s := KeyStats{Fetches: ks.fetches, Failures: ks.failures, Fetching: ks.inflight != nil, LastError: ks.lastErr}
+	s := KeyStats{Fetches: ks.fetches, Failures: ks.failures, Fetching: ks.inflight != nil, LastError: ks.lastErr, Signatures: ks.signatures.Load()}
 	if ks.keys != nil {
 		s.Keys, s.FetchedAt = len(ks.keys.all), ks.keys.fetchedAt
 	}
@@ -82,10 +126,18 @@ func (ks *keySet) stats() KeyStats {
 
 // verifyState carries, through go-oidc's IDTokenVerifier, what keySet.VerifySignature
 // found for one token: go-oidc keeps neither the error's type nor the payload when it
-// refuses the claims.
+// refuses the claims, nor says which key verified it.
 type verifyState struct {
-	payload []byte
-	err     *Error
+	signed
+	err *Error
+}
+
+// signed is what a verified signature says: the payload, and the key that signed
+// it, in the generation of the keys that held it.
+type signed struct {
+	payload    []byte
+	key        keyFingerprint
+	generation uint64
 }
 
 type verifyStateKey struct{}
@@ -93,75 +145,89 @@ type verifyStateKey struct{}
 // VerifySignature is the payload of jwt if one of the issuer's keys signed it with a
 // pinned algorithm; otherwise it is an *Error.
 func (ks *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	payload, err := ks.verifySignature(ctx, jwt)
+	ks.signatures.Add(1)
+	s, err := ks.verifySignature(ctx, jwt)
 	if st, ok := ctx.Value(verifyStateKey{}).(*verifyState); ok {
-		st.payload, st.err = payload, err
+		st.signed, st.err = s, err
 	}
 	if err != nil {
 		return nil, err
 	}
-	return payload, nil
+	return s.payload, nil
 }
 
-func (ks *keySet) verifySignature(ctx context.Context, jwt string) ([]byte, *Error) {
+func (ks *keySet) verifySignature(ctx context.Context, jwt string) (signed, *Error) {
 	jws, err := jose.ParseSignedCompact(jwt, ks.algs)
 	if err != nil || len(jws.Signatures) != 1 {
 		// go-jose's message may quote a header value: the cause is left out.
-		return nil, &Error{Reason: ReasonBadToken, Detail: "The token is not a well-formed signed JWT."}
+		return signed{}, &Error{Reason: ReasonBadToken, Detail: "The token is not a well-formed signed JWT."}
 	}
 	h := jws.Signatures[0].Header
 	if _, ok := h.ExtraHeaders["crit"]; ok {
 		// Critical header extensions (RFC 7515, 4.1.11) are all unknown here.
-		return nil, &Error{Reason: ReasonBadToken, Detail: "The token names a critical header extension this service does not support."}
+		return signed{}, &Error{Reason: ReasonBadToken, Detail: "The token names a critical header extension this service does not support."}
 	}
 	kid, alg := h.KeyID, h.Algorithm
 	now := ks.now()
 	keys, e := ks.current(ctx, now)
 	if e != nil {
-		return nil, e
+		return signed{}, e
 	}
-	payload, candidates := keys.verify(jws, kid, alg)
-	if payload != nil {
-		return payload, nil
+	s, candidates := keys.verify(jws, kid, alg)
+	if s.payload != nil {
+		return s, nil
 	}
 	if kid != "" && candidates > 0 {
-		return nil, badSignature()
+		return signed{}, badSignature()
 	}
 	// The kid is unknown, or a token without kid fits none of the keys: the
 	// issuer may have rotated them.
 	if newer := ks.miss(ctx, now, keys); newer != nil {
-		payload, candidates = newer.verify(jws, kid, alg)
-		if payload != nil {
-			return payload, nil
+		s, candidates = newer.verify(jws, kid, alg)
+		if s.payload != nil {
+			return s, nil
 		}
 	}
 	if candidates > 0 {
-		return nil, badSignature()
+		return signed{}, badSignature()
 	}
-	return nil, &Error{Reason: ReasonUnknownKey, Detail: "The token is signed with a key its issuer does not publish."}
+	return signed{}, &Error{Reason: ReasonUnknownKey, Detail: "The token is signed with a key its issuer does not publish."}
 }
 
 func badSignature() *Error {
 	return &Error{Reason: ReasonBadSignature, Detail: "The token's signature does not verify."}
 }
 
-// verify is jws's payload if one of the keys fitting kid and alg signed it, and how
-// many keys fit. A token without kid is tried against every key fitting alg.
-func (c *keyCache) verify(jws *jose.JSONWebSignature, kid, alg string) (payload []byte, candidates int) {
-	keys := c.all
-	if kid != "" {
-		keys = c.byKID[kid]
-	}
-	for i := range keys {
-		if !fits(&keys[i], alg) {
-			continue
+// verify is jws's payload and signing key if one of the keys fitting kid and alg
+// signed it, and how many keys fit. A token without kid is tried against every key
+// fitting alg.
+func (c *keyCache) verify(jws *jose.JSONWebSignature, kid, alg string) (s signed, candidates int) {
+	try := func(k *cachedKey) bool {
+		if !fits(&k.JSONWebKey, alg) {
+			return false
 		}
 		candidates++
-		if p, err := jws.Verify(keys[i].Key); err == nil {
-			return p, candidates
+		p, err := jws.Verify(k.Key)
+		if err != nil {
+			return false
+		}
+		s = signed{payload: p, key: k.print, generation: c.generation}
+		return true
+	}
+	if kid == "" {
+		for i := range c.all {
+			if try(&c.all[i]) {
+				break
+			}
+		}
+		return s, candidates
+	}
+	for _, i := range c.byKID[kid] {
+		if try(&c.all[i]) {
+			break
 		}
 	}
-	return nil, candidates
+	return s, candidates
 }
 
 // fits reports whether k may verify a signature made with alg: the key says alg or
@@ -294,6 +360,8 @@ func (ks *keySet) fetch(ctx context.Context, started time.Time, done chan struct
 		ks.lastErr = err
 		ks.failures++
 	} else {
+		ks.generation++
+		keys.generation = ks.generation
 		ks.keys, ks.lastErr = keys, nil
 	}
 	ks.inflight = nil
@@ -321,15 +389,20 @@ func parseJWKS(doc []byte, fetchedAt time.Time) (*keyCache, error) {
 	if err := json.Unmarshal(doc, &set); err != nil {
 		return nil, fmt.Errorf("not a JWKS: %w", err)
 	}
-	c := &keyCache{fetchedAt: fetchedAt, byKID: make(map[string][]jose.JSONWebKey)}
+	c := &keyCache{fetchedAt: fetchedAt, byKID: make(map[string][]int), prints: make(map[keyFingerprint]struct{})}
 	for _, raw := range set.Keys {
 		var k jose.JSONWebKey
 		if k.UnmarshalJSON(raw) != nil || !usable(&k) {
 			continue
 		}
-		c.all = append(c.all, k)
+		fp, err := fingerprint(&k)
+		if err != nil {
+			continue
+		}
+		c.all = append(c.all, cachedKey{JSONWebKey: k, print: fp})
+		c.prints[fp] = struct{}{}
 		if k.KeyID != "" {
-			c.byKID[k.KeyID] = append(c.byKID[k.KeyID], k)
+			c.byKID[k.KeyID] = append(c.byKID[k.KeyID], len(c.all)-1)
 		}
 	}
 	if len(c.all) == 0 {
