@@ -98,10 +98,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	log.Info("listening", "addr", l.addr, "admin_addr", l.adminAddr, "tls", cfg.TLS != nil, "version", buildVersion(),
 		"max_connections", cfg.MaxConnections(), "close_idle_above", cfg.CloseIdleAbove(), "max_in_flight", cfg.MaxInFlight())
 
-	onHangup := func() {
-		parts = reload(ctx, srv, parts, *path, *dev, *listen, log)
-		tlsNow.Store(parts.tls)
-	}
+	onHangup := func() { parts = reload(ctx, srv, parts, &tlsNow, *path, *dev, *listen, log) }
 	if err := waitForStop(ctx, sigs, errc, onHangup, log); err != nil {
 		return err
 	}
@@ -245,7 +242,7 @@ func drain(srv *api.Server, cfg *config.Config, servers []*http.Server, log *slo
 // reload validates the whole file and builds its running parts before anything
 // changes; on any error the old config keeps serving.
 // It returns the parts in force afterwards.
-func reload(ctx context.Context, srv *api.Server, cur *running, path string, dev bool, listen string, log *slog.Logger) *running {
+func reload(ctx context.Context, srv *api.Server, cur *running, tlsNow *atomic.Pointer[tls.Config], path string, dev bool, listen string, log *slog.Logger) *running {
 	if dev || path == "" {
 		log.Warn("reload ignored: the development config has no file to reload")
 		return cur
@@ -259,7 +256,12 @@ func reload(ctx context.Context, srv *api.Server, cur *running, path string, dev
 		parts, err = build(ctx, cfg, cur, dev, log)
 	}
 	if err == nil {
-		err = srv.SetRuntime(parts.rt)
+		// The listener's TLS config first: once the reload is reported, new connections
+		// are checked against the new client CAs.
+		tlsNow.Store(parts.tls)
+		if err = srv.SetRuntime(parts.rt); err != nil {
+			tlsNow.Store(cur.tls)
+		}
 	}
 	if err != nil {
 		srv.ReloadResult(false)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/presignd/presignd/internal/identity"
 	"github.com/presignd/presignd/internal/policy"
 )
 
@@ -147,12 +148,22 @@ func (t TrustedProxies) ProxyPeers() []netip.Prefix {
 	return out
 }
 
-// parsePeer reads an address or a CIDR prefix.
+// parsePeer reads an address or a CIDR prefix, as the peers of requests are compared
+// with it: IPv4 (also when written IPv4-mapped), without a zone.
 func parsePeer(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "%") {
+		return netip.Prefix{}, fmt.Errorf("has a zone")
+	}
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			return netip.Prefix{}, err
+		}
+		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return netip.Prefix{}, fmt.Errorf("is wider than the IPv4-mapped range")
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
 		return p.Masked(), nil
 	}
@@ -273,8 +284,10 @@ func checkTrustedProxies(p *Problems, tp TrustedProxies) {
 		if h.v != "" && !headerNameRE.MatchString(h.v) {
 			p.add(path+"."+h.name, "%q is not an HTTP header name", h.v)
 		}
-		if strings.EqualFold(h.v, "Authorization") || strings.EqualFold(h.v, "Cookie") {
-			p.add(path+"."+h.name, "cannot be %s", h.v)
+		for _, reserved := range []string{"Authorization", "Proxy-Authorization", "Cookie", "Host", "Content-Type", "Content-Length", "Origin"} {
+			if strings.EqualFold(h.v, reserved) {
+				p.add(path+"."+h.name, "cannot be %s, which says something else", h.v)
+			}
 		}
 	}
 	if tp.UserHeaderOf() == tp.GroupsHeaderOf() || strings.EqualFold(tp.UserHeaderOf(), tp.GroupsHeaderOf()) {
@@ -329,17 +342,12 @@ func checkMatches(p *Problems, path string, c *Config, cl Client) {
 	}
 }
 
-// checkSPIFFEID accepts spiffe://trust-domain/path as the SPIFFE standard writes it.
+// checkSPIFFEID accepts spiffe://trust-domain/path as the SPIFFE standard writes it:
+// a lower-case trust domain, path segments of letters, digits, '.', '_' and '-', no
+// "." or ".." segment, nothing else (no port, query, fragment or percent-encoding).
 func checkSPIFFEID(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "spiffe" || u.Host == "" || u.User != nil || u.Port() != "" ||
-		u.RawQuery != "" || u.Fragment != "" || u.Host != strings.ToLower(u.Host) || strings.HasSuffix(u.Path, "/") {
+	if !identity.ValidSPIFFEID(s) {
 		return fmt.Errorf("is not a SPIFFE ID such as spiffe://example.org/ns/ops/sa/dashboard")
-	}
-	for _, seg := range strings.Split(strings.TrimPrefix(u.Path, "/"), "/") {
-		if u.Path != "" && (seg == "" || seg == "." || seg == "..") {
-			return fmt.Errorf("has an empty, '.' or '..' path segment")
-		}
 	}
 	return nil
 }

@@ -2,7 +2,8 @@ package identity
 
 import (
 	"crypto/x509"
-	"net/url"
+	"encoding/asn1"
+	"regexp"
 	"strings"
 )
 
@@ -12,15 +13,14 @@ import (
 // SPIFFE standard forbids), is refused.
 func FromCertificate(cert *x509.Certificate) (Principal, error) {
 	p := Principal{Kind: KindMTLS, Expires: cert.NotAfter}
-	for _, u := range cert.URIs {
-		if !strings.EqualFold(u.Scheme, "spiffe") {
+	for _, id := range uriSANs(cert) {
+		if len(id) < len("spiffe:") || !strings.EqualFold(id[:len("spiffe:")], "spiffe:") {
 			continue
 		}
 		if p.SPIFFEID != "" {
 			return Principal{}, &Error{Reason: ReasonBadCertificate, Detail: "the client certificate has more than one SPIFFE ID"}
 		}
-		id, ok := spiffeID(u)
-		if !ok {
+		if !ValidSPIFFEID(id) {
 			return Principal{}, &Error{Reason: ReasonBadCertificate, Detail: "the client certificate's SPIFFE ID is not valid"}
 		}
 		p.SPIFFEID = id
@@ -37,19 +37,58 @@ func FromCertificate(cert *x509.Certificate) (Principal, error) {
 	return p, nil
 }
 
-// spiffeID checks u against the SPIFFE ID rules (lower-case trust domain, no port,
-// user, query or fragment, no empty, '.' or '..' segment) and returns it as a string.
-func spiffeID(u *url.URL) (string, bool) {
-	if u.Scheme != "spiffe" || u.Host == "" || u.Host != strings.ToLower(u.Host) || u.User != nil || u.Port() != "" ||
-		u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || strings.HasSuffix(u.Path, "/") {
-		return "", false
-	}
-	if u.Path != "" {
-		for _, seg := range strings.Split(u.Path[1:], "/") {
-			if seg == "" || seg == "." || seg == ".." {
-				return "", false
+// oidSubjectAltName is the subject alternative name extension.
+var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
+
+// uriSANs are the certificate's URI SANs as written in it. crypto/x509 gives them
+// parsed by url.Parse, which loses a bare '?' or '#' ("spiffe://td/a#" becomes
+// "spiffe://td/a"), so they are read from the extension itself; a certificate that
+// was not parsed from DER (no extension) gives its URIs as they are.
+func uriSANs(cert *x509.Certificate) []string {
+	for _, ext := range cert.Extensions {
+		if !ext.Id.Equal(oidSubjectAltName) {
+			continue
+		}
+		var seq asn1.RawValue
+		if rest, err := asn1.Unmarshal(ext.Value, &seq); err != nil || len(rest) > 0 {
+			return nil
+		}
+		var uris []string
+		for rest := seq.Bytes; len(rest) > 0; {
+			var name asn1.RawValue
+			var err error
+			if rest, err = asn1.Unmarshal(rest, &name); err != nil {
+				return nil
+			}
+			if name.Class == asn1.ClassContextSpecific && name.Tag == 6 { // uniformResourceIdentifier
+				uris = append(uris, string(name.Bytes))
 			}
 		}
+		return uris
 	}
-	return u.String(), true
+	uris := make([]string, len(cert.URIs))
+	for i, u := range cert.URIs {
+		uris[i] = u.String()
+	}
+	return uris
+}
+
+// spiffeIDRE is a SPIFFE ID as the standard writes it: a lower-case trust domain and
+// path segments of letters, digits, '.', '_' and '-' (no percent-encoding).
+var spiffeIDRE = regexp.MustCompile(`^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._-]+)*$`)
+
+// ValidSPIFFEID reports whether id is a SPIFFE ID: spiffeIDRE, and no "." or ".."
+// path segment.
+func ValidSPIFFEID(id string) bool {
+	if !spiffeIDRE.MatchString(id) {
+		return false
+	}
+	rest := strings.TrimPrefix(id, "spiffe://")
+	_, path, _ := strings.Cut(rest, "/")
+	for _, seg := range strings.Split(path, "/") {
+		if path != "" && (seg == "." || seg == "..") {
+			return false
+		}
+	}
+	return true
 }

@@ -25,7 +25,7 @@ func (p *Proxy) Trusted(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	addr := ap.Addr().Unmap()
+	addr := ap.Addr().Unmap().WithZone("")
 	for _, pfx := range p.Peers {
 		if pfx.Contains(addr) {
 			return true
@@ -63,13 +63,14 @@ func (p *Proxy) Identify(r *http.Request) (pr Principal, ok bool, err error) {
 	return pr, true, nil
 }
 
-// proxyValue reports a non-empty value of printable characters, at most maxProxyValue bytes.
+// proxyValue reports a non-empty value of printable characters (no C0 or C1 control
+// character, no DEL), at most maxProxyValue bytes.
 func proxyValue(s string) bool {
 	if s == "" || len(s) > maxProxyValue || !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if r < 0x20 || r >= 0x7f && r < 0xa0 {
 			return false
 		}
 	}

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,8 +39,9 @@ func wantDenied(t *testing.T, err error, reason policy.Reason) *policy.DeniedErr
 	return denied
 }
 
-// TestCallerSubjectHostile: a subject that is not one safe key segment denies every
-// request of its client, and a usable one allows its own prefix and nothing beside.
+// TestCallerSubjectHostile: a subject that is not one safe key segment leaves its
+// prefix out (a request under it is denied as identity_not_usable, one elsewhere as
+// no grant allows it), and a usable one allows its own prefix and nothing beside.
 func TestCallerSubjectHostile(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -96,6 +98,10 @@ func TestCallerSubjectHostile(t *testing.T) {
 			for _, key := range outside {
 				_, err := p.Decide("web", request("GET", "media", key), env)
 				if !tt.usable {
+					if !strings.HasPrefix(key, "uploads/") {
+						wantDenied(t, err, policy.ReasonBucketNotAllowed) // its one grant covers nothing for this caller
+						continue
+					}
 					d := wantDenied(t, err, policy.ReasonIdentityNotUsable)
 					if !strings.Contains(d.Detail, "{subject}") {
 						t.Errorf("got detail %q, want it to name {subject}", d.Detail)
@@ -132,7 +138,9 @@ func TestCallerSubjectHostile(t *testing.T) {
 // TestCallerHostileSubjectDeniesTheWholeClient: a client whose prefixes name the
 // subject is denied entirely for a caller whose subject is unusable, its literal
 // prefixes included.
-func TestCallerHostileSubjectDeniesTheWholeClient(t *testing.T) {
+// TestCallerHostileSubjectLeavesOutItsPrefixOnly: the client's other prefixes still
+// serve a caller whose subject cannot fill a template.
+func TestCallerHostileSubjectLeavesOutItsPrefixOnly(t *testing.T) {
 	p := newPolicy(t, policy.Client{Name: "web", Grants: []policy.Grant{
 		{Bucket: "media", Prefixes: []string{"public/"}, Methods: []string{"GET"}, MaxTTL: time.Hour},
 		subjectUploads,
@@ -140,7 +148,14 @@ func TestCallerHostileSubjectDeniesTheWholeClient(t *testing.T) {
 	if _, err := p.Decide("web", request("GET", "media", "public/a"), callerEnv(subject("alice"))); err != nil {
 		t.Fatalf("usable subject: got error %v, want it allowed", err)
 	}
-	_, err := p.Decide("web", request("GET", "media", "public/a"), callerEnv(subject("..")))
+	if _, err := p.Decide("web", request("GET", "media", "public/a"), callerEnv(subject(".."))); err != nil {
+		t.Fatalf("a fixed prefix, unusable subject: got error %v, want it allowed", err)
+	}
+	_, err := p.Decide("web", request("GET", "media", "uploads/../a"), callerEnv(subject("..")))
+	if err == nil {
+		t.Fatal("a key under the template, unusable subject: allowed")
+	}
+	_, err = p.Decide("web", request("GET", "media", "uploads/x/a"), callerEnv(subject("..")))
 	wantDenied(t, err, policy.ReasonIdentityNotUsable)
 }
 
@@ -152,9 +167,9 @@ func TestCallerMissingAttributes(t *testing.T) {
 		caller policy.Attributes
 		detail string
 	}{
-		{name: "no caller attributes", grant: subjectUploads, caller: nil, detail: "this client's prefixes name {subject}, and the caller's identity has no subject"},
+		{name: "no caller attributes", grant: subjectUploads, caller: nil, detail: "the prefix names {subject}, and the caller's identity has no subject"},
 		{name: "claims but no subject", grant: subjectUploads, caller: policy.Attributes{"claims.team": "red"}, detail: "has no subject"},
-		{name: "no claim", grant: teams, caller: subject("alice"), detail: `this client's prefixes name {claims.team}, and the caller's identity has no string claim "team"`},
+		{name: "no claim", grant: teams, caller: subject("alice"), detail: `the prefix names {claims.team}, and the caller's identity has no string claim "team"`},
 		{name: "another claim", grant: teams, caller: policy.Attributes{"subject": "alice", "claims.group": "red"}, detail: `has no string claim "team"`},
 		{name: "claim name compared with case", grant: teams, caller: policy.Attributes{"subject": "alice", "claims.Team": "red"}, detail: `has no string claim "team"`},
 		{name: "empty claim", grant: teams, caller: policy.Attributes{"claims.team": ""}, detail: "the caller's {claims.team} cannot stand as one key segment in a prefix: it is empty"},
@@ -337,10 +352,15 @@ func TestClientFor(t *testing.T) {
 		t.Errorf("ClientFor(backend) prefixes mismatch:\n%s", diff)
 	}
 
-	_, err = p.ClientFor("web", policy.Attributes{"subject": "..", "claims.team": "red"})
-	wantDenied(t, err, policy.ReasonIdentityNotUsable)
-	_, err = p.ClientFor("web", subject("alice"))
-	wantDenied(t, err, policy.ReasonIdentityNotUsable)
+	// Prefixes the caller's identity cannot fill are left out; the rest are listed.
+	got, err = p.ClientFor("web", policy.Attributes{"subject": "..", "claims.team": "red"})
+	if err != nil || len(got.Grants) != 2 || len(got.Grants[1].Prefixes) != 0 || len(got.Grants[0].Prefixes) != 2 {
+		t.Errorf("ClientFor(web) with subject \"..\": got %+v, %v; want the GET grant whole and the PUT grant without prefixes", got, err)
+	}
+	got, err = p.ClientFor("web", subject("alice"))
+	if err != nil || !slices.Equal(got.Grants[1].Prefixes, []string{"uploads/alice/"}) {
+		t.Errorf("ClientFor(web) without a team claim: got %+v, %v; want the PUT grant under uploads/alice/ only", got, err)
+	}
 	_, err = p.ClientFor("mallory", subject("alice"))
 	wantDenied(t, err, policy.ReasonBucketNotAllowed)
 }
