@@ -289,8 +289,62 @@ func TestE2EMTLSReloadClientCA(t *testing.T) {
 	}
 	p.waitFor(t, "config reloaded", 30*time.Second)
 
-	c.presign(t, &newCert, "", req)
+	// presignd logs "config reloaded" a moment before the new TLS config is in force
+	// (TestE2EMTLSReloadLoggedWithCAInForce), so the new CA is given a little while.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		status, body, err := c.post(t, &newCert, "", req)
+		if err == nil && status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("5s after the reload, the new CA's certificate gets %d %s (%v), want 200", status, body, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	c.handshakeRefused(t, "after the reload, the old CA's certificate", &oldCert)
 	// The static token still works over TLS without a certificate.
 	c.presign(t, nil, appToken, map[string]any{"bucket": bucketMain, "key": "mtls/app/a", "method": "GET"})
+}
+
+// TestE2EMTLSReloadLoggedWithCAInForce: once presignd logs "config reloaded", the
+// client CA of the file it reloaded is the one new connections are checked against.
+// Each of many reloads switches client_ca_file between two CAs and, as soon as the
+// line is logged, connects with a certificate of the CA just written.
+func TestE2EMTLSReloadLoggedWithCAInForce(t *testing.T) {
+	t.Parallel()
+	serverCA, caA, caB := testenv.NewCA(t), testenv.NewCA(t), testenv.NewCA(t)
+	clientCAFile := filepath.Join(t.TempDir(), "client-ca.pem")
+	if err := os.WriteFile(clientCAFile, caA.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startProcess(t, mtlsConfig(t, nil, serverCA, clientCAFile, false))
+	c := newTLSCaller(p.presignd, serverCA)
+	req := map[string]any{"bucket": bucketMain, "key": "mtls/dashboard/a", "method": "GET"}
+	cas := []*testenv.CA{caA, caB}
+	certs := []tls.Certificate{
+		caA.ClientCert(t, testenv.ClientCertOptions{SPIFFEIDs: []string{spiffeDashboard}}),
+		caB.ClientCert(t, testenv.ClientCertOptions{SPIFFEIDs: []string{spiffeDashboard}}),
+	}
+	const reloads = 300
+	failures := 0
+	for i := 1; i <= reloads; i++ {
+		now := i % 2
+		if err := os.WriteFile(clientCAFile, cas[now].CertPEM(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		p.waitFor(t, "config reloaded", 30*time.Second)
+		if status, body, err := c.post(t, &certs[now], "", req); err != nil || status != http.StatusOK {
+			failures++
+			if failures == 1 {
+				t.Errorf("reload %d: right after \"config reloaded\", a certificate of the CA reloaded got %d %s (%v), want 200", i, status, body, err)
+			}
+		}
+	}
+	if failures > 0 {
+		t.Errorf("%d of %d reloads were logged before their client CA was in force", failures, reloads)
+	}
 }
