@@ -49,6 +49,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	path := fs.String("config", getenv("PRESIGND_CONFIG"), "config `file` (env PRESIGND_CONFIG)")
 	listen := fs.String("listen", "", "listen `address`, overriding the config's listen")
 	dev := fs.Bool("dev", false, "run on the embedded development config")
+	profiling := fs.Bool("pprof", false, "serve Go's profiles under /debug/pprof/ on admin_listen (which must be set)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -62,6 +63,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	cfg, err := loadServeConfig(fs, *path, *listen, *dev, getenv)
 	if err != nil {
 		return err
+	}
+	if *profiling && cfg.AdminListen == "" {
+		return errors.New("--pprof needs admin_listen in the config: profiles are never served on the API listener")
 	}
 	if *dev {
 		log.Warn("running on the development config: token dev-token grants every method on bucket "+cfg.Clients[0].Grants[0].Bucket+
@@ -87,7 +91,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	var tlsNow atomic.Pointer[tls.Config] // read by handshakes, replaced by reloads
 	tlsNow.Store(parts.tls)
-	l, err := openListeners(cfg, srv, tlsNow.Load, log)
+	l, err := openListeners(cfg, srv, tlsNow.Load, *profiling, log)
 	if err != nil {
 		return err
 	}
@@ -166,7 +170,7 @@ type listening struct {
 // openListeners opens the API listener and, when the config has an admin_listen, the admin
 // listener, and makes the server of each. Without an admin listener, the admin
 // endpoints are served on the API address.
-func openListeners(cfg *config.Config, srv *api.Server, currentTLS func() *tls.Config, log *slog.Logger) (*listening, error) {
+func openListeners(cfg *config.Config, srv *api.Server, currentTLS func() *tls.Config, profiling bool, log *slog.Logger) (*listening, error) {
 	apiLn, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
@@ -190,7 +194,11 @@ func openListeners(cfg *config.Config, srv *api.Server, currentTLS func() *tls.C
 			apiLn.Close()
 			return nil, fmt.Errorf("cannot listen on %s: %w", cfg.AdminListen, err)
 		}
-		l.servers = append(l.servers, newHTTPServer(srv.AdminHandler(), log))
+		admin := srv.AdminHandler()
+		if profiling {
+			admin = withProfiling(admin)
+		}
+		l.servers = append(l.servers, newHTTPServer(admin, log))
 		l.listeners = append(l.listeners, adminLn)
 		l.adminAddr = adminLn.Addr().String()
 	}
