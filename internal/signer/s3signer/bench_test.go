@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/presignd/presignd/internal/signer"
 	"github.com/presignd/presignd/internal/signer/s3signer"
@@ -31,7 +32,7 @@ func benchRequests() []signer.Request {
 	return []signer.Request{get, getOverrides, put, del}
 }
 
-func benchSigner(b *testing.B, sdkOnly bool) *s3signer.Signer {
+func benchSigner(b testing.TB, sdkOnly bool) *s3signer.Signer {
 	s := newSigner(b, s3signer.Config{
 		Default: s3signer.Target{Region: "us-east-1"},
 		Buckets: map[string]s3signer.Target{"logs-eu": {Region: "eu-west-1"}},
@@ -86,5 +87,82 @@ func TestFastPathAllocations(t *testing.T) {
 		if allocs > 40 {
 			t.Errorf("%s s3://%s: %.0f allocations per URL, want at most 40", r.Method, r.Bucket, allocs)
 		}
+	}
+}
+
+// benchPostRequests are typical POST policies: an image of at most 10 MiB, and a file
+// of any type under temporary credentials.
+func benchPostRequests() []signer.PostRequest {
+	image := signer.PostRequest{
+		Bucket: "examplebucket", Key: "uploads/u-42/0v3k9q7c2m8h1t5r4b6n/photo 1.png", Expires: 15 * time.Minute,
+		Credentials: exampleCredentials(), ContentType: "image/png", MaxContentLength: 10 << 20,
+	}
+	file := image
+	file.Bucket, file.ContentType, file.MaxContentLength = "logs-eu", "", signer.MaxPostObjectSize
+	file.Credentials.SessionToken = "IQoJb3JpZ2luX2VjEXAMPLE/session+token=="
+	return []signer.PostRequest{image, file}
+}
+
+// BenchmarkPresignPost signs POST policies with the fast path and with PresignPostObject.
+func BenchmarkPresignPost(b *testing.B) {
+	for _, path := range signingPaths {
+		b.Run(path.name, func(b *testing.B) {
+			s := benchSigner(b, path.sdkOnly)
+			ctx := context.Background()
+			reqs := benchPostRequests()
+			for _, r := range reqs { // warm the caches
+				if _, err := s.PresignPost(ctx, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := s.PresignPost(ctx, reqs[i%len(reqs)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// TestFastUploadAllocations holds the fast paths of POST policies and part URLs to
+// their allocation budgets.
+func TestFastUploadAllocations(t *testing.T) {
+	s := benchSigner(t, false)
+	ctx := context.Background()
+	for _, r := range benchPostRequests() {
+		if _, covered := s3signer.PresignPostFast(ctx, s, r); !covered {
+			t.Fatalf("the fast path does not cover POST s3://%s/%s", r.Bucket, r.Key)
+		}
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, err := s.PresignPost(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 20 {
+			t.Errorf("POST s3://%s: %.0f allocations per policy, want at most 20", r.Bucket, allocs)
+		}
+	}
+	plan, err := signer.PlanParts(1<<30, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := signer.PartRequest{
+		Bucket: "examplebucket", Key: "uploads/big file.bin", UploadID: "VXBsb2FkIElE", PartNumbers: []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
+		Plan: plan, Expires: time.Hour, Credentials: exampleCredentials(),
+	}
+	if _, covered := s3signer.PresignPartsFast(ctx, s, req); !covered {
+		t.Fatal("the fast path does not cover the part URLs")
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, _, err := s.PresignParts(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// About 4 without the race detector, which makes sync.Pool drop buffers at random.
+	if perPart := allocs / float64(len(req.PartNumbers)); perPart > 12 {
+		t.Errorf("%.1f allocations per part URL, want at most 12", perPart)
 	}
 }

@@ -24,7 +24,12 @@ import (
 // probes differ in any way, and any request the fast path does not cover, is signed by
 // the SDK. The day's signing key is cached per secret, date, region and service.
 //
-// TestFastPathMatchesPresignClient holds the two paths to the same output.
+// UploadPart URLs (fastparts.go) and POST policies (fastpost.go) are signed the same
+// way, each with probes of its own, so that a bucket whose part URLs or policies
+// differ leaves only those to the SDK.
+//
+// TestFastPathMatchesPresignClient, TestFastPartsMatchPresignUploadPart and
+// TestFastPostMatchesPresignPostObject hold the two paths to the same output.
 
 const (
 	// maxRoutes bounds the per-bucket cache; buckets beyond it are signed by the SDK.
@@ -37,7 +42,11 @@ const (
 
 // route is what is constant for the URLs of one bucket.
 type route struct {
-	ok bool
+	// ok, parts and post say which of the bucket's requests the fast path signs: the
+	// object URLs of Presign, UploadPart URLs, POST policies. Each has its own probes.
+	ok, parts, post bool
+	// postURL is the URL a POST form goes to.
+	postURL string
 	// base is the URL up to the key: scheme, authority and path prefix ending in '/'.
 	base string
 	// pathAt is the index in base where the path starts.
@@ -78,7 +87,7 @@ func (s *Signer) presignFast(ctx context.Context, req signer.Request, at time.Ti
 		return signer.Presigned{}, false
 	}
 	key := s.signingKey(req.Credentials.SecretAccessKey, at, rt.region, rt.service)
-	url, headers := rt.sign(&req, at, key)
+	url, headers := rt.sign(&req, nil, at, key)
 	return signer.Presigned{URL: url, Method: req.Method, Headers: headers, SignedAt: at, Expires: req.Expires}, true
 }
 
@@ -181,8 +190,9 @@ func probeRequests() []signer.Request {
 	return []signer.Request{base, get, head, del, put, putEmpty}
 }
 
-// learnRoute learns a bucket's route from the SDK and checks it on every probe. It
-// reports false when the SDK failed, so that the bucket is tried again later.
+// learnRoute learns a bucket's route from the SDK and checks it on the probes of each
+// kind of request. It reports false when the SDK failed, so that the bucket is tried
+// again later.
 func (s *Signer) learnRoute(ctx context.Context, bucket string) (*route, bool) {
 	no := &route{}
 	// Directory buckets (S3 Express) and access point aliases sign differently, and an
@@ -190,11 +200,9 @@ func (s *Signer) learnRoute(ctx context.Context, bucket string) (*route, bool) {
 	if bucket == "" || strings.Contains(bucket, "--") || strings.ContainsAny(bucket, ":/") {
 		return no, true
 	}
-	probes := probeRequests()
-	for i := range probes {
-		probes[i].Bucket = bucket
-	}
-	first, err := s.presignSDK(ctx, probes[0], probeTime)
+	plain := probeRequests()[0]
+	plain.Bucket = bucket
+	first, err := s.presignSDK(ctx, plain, probeTime)
 	if err != nil {
 		return nil, false
 	}
@@ -202,18 +210,31 @@ func (s *Signer) learnRoute(ctx context.Context, bucket string) (*route, bool) {
 	if rt == nil {
 		return no, true
 	}
-	for _, p := range probes {
-		want, err := s.presignSDK(ctx, p, probeTime)
-		if err != nil {
+	for _, probe := range []func(context.Context, *route, string) error{s.probeObjects, s.probeParts, s.probePost} {
+		if err := probe(ctx, rt, bucket); err != nil {
 			return nil, false
-		}
-		key := deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service)
-		url, headers := rt.sign(&p, probeTime, &key)
-		if url != want.URL || !maps.Equal(headers, want.Headers) || want.Method != p.Method {
-			return no, true
 		}
 	}
 	return rt, true
+}
+
+// probeObjects checks the route on the object probes, and sets rt.ok when the fast
+// path signs them all as the SDK does.
+func (s *Signer) probeObjects(ctx context.Context, rt *route, bucket string) error {
+	for _, p := range probeRequests() {
+		p.Bucket = bucket
+		want, err := s.presignSDK(ctx, p, probeTime)
+		if err != nil {
+			return err
+		}
+		key := deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service)
+		url, headers := rt.sign(&p, nil, probeTime, &key)
+		if url != want.URL || !maps.Equal(headers, want.Headers) || want.Method != p.Method {
+			return nil
+		}
+	}
+	rt.ok = true
+	return nil
 }
 
 // parseRoute reads a route off the SDK's URL for the plain probe, or returns nil when
@@ -246,7 +267,7 @@ func parseRoute(u string) *route {
 	if hasPort && (port == "443" && strings.HasPrefix(base, "https:") || port == "80" && strings.HasPrefix(base, "http:")) {
 		signedHost = host
 	}
-	rt := &route{ok: true, base: base, pathAt: len(base) - len(path), host: signedHost}
+	rt := &route{base: base, pathAt: len(base) - len(path), host: signedHost}
 
 	// The query must hold exactly the signing parameters and x-id, signing only host.
 	want := map[string]bool{
@@ -360,8 +381,17 @@ type header struct {
 	meta  bool
 }
 
+// uploadPart is what an UploadPart URL adds to a PUT: the part number and upload ID.
+type uploadPart struct {
+	number   int32
+	uploadID string
+}
+
 // xID is the x-id query parameter the SDK adds per operation.
-func xID(method string) string {
+func xID(method string, part *uploadPart) string {
+	if part != nil {
+		return "UploadPart"
+	}
 	switch method {
 	case http.MethodGet:
 		return "GetObject"
@@ -407,8 +437,8 @@ func (rt *route) signedHeaders(req *signer.Request, buf []header) []header {
 
 // sign builds the pre-signed URL of req and the headers the caller must send, as
 // s3.PresignClient with the v4 signer does: the same parameters, in the same order,
-// escaped the same way.
-func (rt *route) sign(req *signer.Request, at time.Time, key *[sha256.Size]byte) (string, map[string]string) {
+// escaped the same way. With part set, req is the PUT of an UploadPart.
+func (rt *route) sign(req *signer.Request, part *uploadPart, at time.Time, key *[sha256.Size]byte) (string, map[string]string) {
 	sc := scratchPool.Get().(*scratch)
 	defer func() {
 		if cap(sc.url)+cap(sc.canonical)+cap(sc.toSign)+cap(sc.signed) <= maxPooledBuffer {
@@ -421,7 +451,7 @@ func (rt *route) sign(req *signer.Request, at time.Time, key *[sha256.Size]byte)
 
 	var dateBuf [8]byte
 	date := appendDate(dateBuf[:0], at)
-	u, queryAt := rt.appendUnsignedURL(sc.url[:0], req, at, date, sc.signed)
+	u, queryAt := rt.appendUnsignedURL(sc.url[:0], req, part, at, date, sc.signed)
 	sc.canonical = appendCanonicalRequest(sc.canonical[:0], req.Method, u[rt.pathAt:queryAt], u[queryAt+1:], headers, sc.signed)
 	hash := sha256.Sum256(sc.canonical)
 
@@ -452,7 +482,7 @@ func appendSignedHeaderNames(b []byte, headers []header) []byte {
 
 // appendUnsignedURL appends the URL of req without its signature, and returns it with
 // the index of its '?'. The query is in the order the SDK sorts it.
-func (rt *route) appendUnsignedURL(u []byte, req *signer.Request, at time.Time, date, signed []byte) ([]byte, int) {
+func (rt *route) appendUnsignedURL(u []byte, req *signer.Request, part *uploadPart, at time.Time, date, signed []byte) ([]byte, int) {
 	u = append(u, rt.base...)
 	u = appendEscaped(u, req.Key, false)
 	queryAt := len(u)
@@ -474,6 +504,11 @@ func (rt *route) appendUnsignedURL(u []byte, req *signer.Request, at time.Time, 
 	}
 	u = append(u, "&X-Amz-SignedHeaders="...)
 	u = appendEscaped(u, string(signed), true)
+	if part != nil {
+		u = append(u, "&partNumber="...)
+		u = strconv.AppendInt(u, int64(part.number), 10)
+		u = appendParam(u, "uploadId", part.uploadID)
+	}
 	if req.Method == http.MethodGet || req.Method == http.MethodHead {
 		u = appendParam(u, "response-cache-control", req.ResponseCacheControl)
 		u = appendParam(u, "response-content-disposition", req.ResponseContentDisposition)
@@ -482,7 +517,7 @@ func (rt *route) appendUnsignedURL(u []byte, req *signer.Request, at time.Time, 
 	if req.Method != http.MethodPut {
 		u = appendParam(u, "versionId", req.VersionID)
 	}
-	u = appendParam(u, "x-id", xID(req.Method))
+	u = appendParam(u, "x-id", xID(req.Method, part))
 	return u, queryAt
 }
 

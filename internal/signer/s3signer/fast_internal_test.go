@@ -33,11 +33,11 @@ func TestParseRoute(t *testing.T) {
 		url  string
 		want *route // nil: not reproduced by the fast path
 	}{
-		{"https://b.s3.eu-west-1.amazonaws.com/k" + q, &route{ok: true, base: "https://b.s3.eu-west-1.amazonaws.com/", pathAt: 36, host: "b.s3.eu-west-1.amazonaws.com", region: "eu-west-1", service: "s3"}},
-		{"http://127.0.0.1:7070/b/k" + q, &route{ok: true, base: "http://127.0.0.1:7070/b/", pathAt: 21, host: "127.0.0.1:7070", region: "eu-west-1", service: "s3"}},
-		{"http://127.0.0.1:80/b/k" + q, &route{ok: true, base: "http://127.0.0.1:80/b/", pathAt: 19, host: "127.0.0.1", region: "eu-west-1", service: "s3"}},
-		{"https://s3.example.net:443/base/b/k" + q, &route{ok: true, base: "https://s3.example.net:443/base/b/", pathAt: 26, host: "s3.example.net", region: "eu-west-1", service: "s3"}},
-		{"https://s3.example.net:80/b/k" + q, &route{ok: true, base: "https://s3.example.net:80/b/", pathAt: 25, host: "s3.example.net:80", region: "eu-west-1", service: "s3"}},
+		{"https://b.s3.eu-west-1.amazonaws.com/k" + q, &route{base: "https://b.s3.eu-west-1.amazonaws.com/", pathAt: 36, host: "b.s3.eu-west-1.amazonaws.com", region: "eu-west-1", service: "s3"}},
+		{"http://127.0.0.1:7070/b/k" + q, &route{base: "http://127.0.0.1:7070/b/", pathAt: 21, host: "127.0.0.1:7070", region: "eu-west-1", service: "s3"}},
+		{"http://127.0.0.1:80/b/k" + q, &route{base: "http://127.0.0.1:80/b/", pathAt: 19, host: "127.0.0.1", region: "eu-west-1", service: "s3"}},
+		{"https://s3.example.net:443/base/b/k" + q, &route{base: "https://s3.example.net:443/base/b/", pathAt: 26, host: "s3.example.net", region: "eu-west-1", service: "s3"}},
+		{"https://s3.example.net:80/b/k" + q, &route{base: "https://s3.example.net:80/b/", pathAt: 25, host: "s3.example.net:80", region: "eu-west-1", service: "s3"}},
 		{"https://b.s3.amazonaws.com/other" + q, nil},                         // not the probe key
 		{"ftp://b.s3.amazonaws.com/k" + q, nil},                               // scheme
 		{"https://[::1]:9000/b/k" + q, nil},                                   // IPv6 host
@@ -174,5 +174,44 @@ func TestFinishHMAC(t *testing.T) {
 		if !bytes.Equal(got[:], want) {
 			t.Fatalf("message of %d bytes: HMAC = %x, want %x", len(msg), got, want)
 		}
+	}
+}
+
+// TestFastUploadsLeaveToTheSDK checks the POST policies and part URLs the fast path
+// declines.
+func TestFastUploadsLeaveToTheSDK(t *testing.T) {
+	s := testSigner(t)
+	ctx := context.Background()
+	post := signer.PostRequest{Bucket: "examplebucket", Key: "k", Expires: time.Hour, MaxContentLength: 1}
+	parts := signer.PartRequest{Bucket: "examplebucket", Key: "k", UploadID: "u", PartNumbers: []int32{1}, Expires: time.Hour}
+	if _, ok := s.presignPostFast(ctx, post, time.Now()); !ok {
+		t.Fatal("the fast path did not sign a plain POST policy")
+	}
+	if _, ok := s.presignPartsFast(ctx, parts, time.Now()); !ok {
+		t.Fatal("the fast path did not sign a plain part URL")
+	}
+	for name, bucket := range map[string]string{
+		"directory bucket": "data--usw2-az1--x-s3",
+		"ARN":              "arn:aws:s3:us-east-1:123456789012:accesspoint/ap",
+	} {
+		p, r := post, parts
+		p.Bucket, r.Bucket = bucket, bucket
+		if _, ok := s.presignPostFast(ctx, p, time.Now()); ok {
+			t.Errorf("%s: the fast path signed a POST policy", name)
+		}
+		if _, ok := s.presignPartsFast(ctx, r, time.Now()); ok {
+			t.Errorf("%s: the fast path signed a part URL", name)
+		}
+	}
+	post.Key, parts.Key = "", ""
+	if _, ok := s.presignPostFast(ctx, post, time.Now()); ok {
+		t.Error("empty key: the fast path signed a POST policy")
+	}
+	if _, ok := s.presignPartsFast(ctx, parts, time.Now()); ok {
+		t.Error("empty key: the fast path signed a part URL")
+	}
+	parts.Key, parts.UploadID = "k", ""
+	if _, ok := s.presignPartsFast(ctx, parts, time.Now()); ok {
+		t.Error("empty upload ID: the fast path signed a part URL")
 	}
 }

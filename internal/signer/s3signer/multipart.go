@@ -104,31 +104,70 @@ func (s *Signer) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID
 // PresignParts signs one UploadPart URL per part number. Under a bounded Plan each URL
 // signs its part's Content-Length, so S3 refuses any other number of bytes, and a
 // part number beyond the plan's parts is an error. It makes no network call.
+//
+// The fast path signs the URLs when it covers the bucket (see fastparts.go);
+// s3.PresignClient signs the rest.
 func (s *Signer) PresignParts(ctx context.Context, req signer.PartRequest) ([]signer.PartURL, time.Time, error) {
 	if req.Expires < time.Second {
 		return nil, time.Time{}, fmt.Errorf("a URL needs a lifetime of at least 1s, got %s", req.Expires)
 	}
+	if req.Plan.Bounded() {
+		for _, n := range req.PartNumbers {
+			if req.Plan.PartLength(n) < 1 {
+				return nil, time.Time{}, fmt.Errorf("part %d is not one of the upload's %d parts", n, req.Plan.Count())
+			}
+		}
+	}
 	req.Expires = req.Expires.Truncate(time.Second)
 	at := s.now().UTC().Truncate(time.Second)
+	out, ok := s.presignPartsFast(ctx, req, at)
+	if !ok {
+		var err error
+		if out, err = s.presignPartsSDK(ctx, req, at); err != nil {
+			return nil, time.Time{}, err
+		}
+	}
+	// Never hand out a URL that binds less than the plan says: it is the limit.
+	for _, p := range out {
+		if err := checkPartBinding(p); err != nil {
+			return nil, time.Time{}, err
+		}
+	}
+	return out, at.Add(req.Expires), nil
+}
+
+// checkPartBinding checks that a part URL of known size signs exactly its
+// Content-Length, and no other header.
+func checkPartBinding(p signer.PartURL) error {
+	if p.Size < 0 {
+		return nil
+	}
+	var buf [20]byte
+	if want := strconv.AppendInt(buf[:0], p.Size, 10); p.Headers["Content-Length"] != string(want) || len(p.Headers) != 1 {
+		return fmt.Errorf("signing part %d: the signed headers are %v, want Content-Length %d alone", p.PartNumber, p.Headers, p.Size)
+	}
+	return nil
+}
+
+// presignPartsSDK signs the part URLs of req at the given time with s3.PresignClient.
+// It is the reference of the fast path. The part numbers must be in the plan.
+func (s *Signer) presignPartsSDK(ctx context.Context, req signer.PartRequest, at time.Time) ([]signer.PartURL, error) {
 	pc := s.presignClient(req.Bucket, at, req.Credentials, req.Expires)
 	out := make([]signer.PartURL, len(req.PartNumbers))
 	for i, n := range req.PartNumbers {
 		in := &s3.UploadPartInput{
 			Bucket: aws.String(req.Bucket), Key: aws.String(req.Key), UploadId: aws.String(req.UploadID), PartNumber: aws.Int32(n),
 		}
-		length := int64(-1)
-		if req.Plan.Bounded() {
-			if length = req.Plan.PartLength(n); length < 1 {
-				return nil, time.Time{}, fmt.Errorf("part %d is not one of the upload's %d parts", n, req.Plan.Count())
-			}
+		length := req.Plan.PartLength(n)
+		if length >= 0 {
 			in.ContentLength = aws.Int64(length)
 		}
 		r, err := pc.PresignUploadPart(ctx, in)
 		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("signing part %d: %w", n, err)
+			return nil, fmt.Errorf("signing part %d: %w", n, err)
 		}
 		if r.Method != http.MethodPut {
-			return nil, time.Time{}, fmt.Errorf("signing part %d: unexpected method %s", n, r.Method)
+			return nil, fmt.Errorf("signing part %d: unexpected method %s", n, r.Method)
 		}
 		p := signer.PartURL{PartNumber: n, URL: r.URL, Size: length, Headers: map[string]string{}}
 		for name, vals := range r.SignedHeader {
@@ -136,11 +175,7 @@ func (s *Signer) PresignParts(ctx context.Context, req signer.PartRequest) ([]si
 				p.Headers[name] = strings.Join(vals, ",")
 			}
 		}
-		// Never hand out a URL that binds less than the plan says: it is the limit.
-		if want := strconv.FormatInt(length, 10); length >= 0 && (p.Headers["Content-Length"] != want || len(p.Headers) != 1) {
-			return nil, time.Time{}, fmt.Errorf("signing part %d: the signed headers are %v, want Content-Length %s alone", n, p.Headers, want)
-		}
 		out[i] = p
 	}
-	return out, at.Add(req.Expires), nil
+	return out, nil
 }

@@ -171,33 +171,36 @@ func TestPresignPartsConcurrent(t *testing.T) {
 	}
 }
 
-// BenchmarkPresignParts signs the URLs of 100 parts per call, a typical /v1/multipart/parts.
+// BenchmarkPresignParts signs the URLs of 1, 10 and 100 parts of a planned upload per
+// call, as /v1/multipart/parts does, with the fast path and with PresignUploadPart.
 func BenchmarkPresignParts(b *testing.B) {
-	s := newSigner(b, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}})
-	numbers := make([]int32, 100)
-	for i := range numbers {
-		numbers[i] = int32(i + 1)
-	}
 	plan, err := signer.PlanParts(1<<30, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, bc := range []struct {
-		name string
-		plan signer.PartPlan
-	}{{"bounded", plan}, {"unbounded", signer.PartPlan{}}} {
-		b.Run(bc.name, func(b *testing.B) {
+	for _, path := range signingPaths {
+		s := newSignerOn(b, s3signer.Config{Default: s3signer.Target{Region: "us-east-1"}}, path.sdkOnly)
+		for _, n := range []int{1, 10, 100} {
+			numbers := make([]int32, n)
+			for i := range numbers {
+				numbers[i] = int32(i + 1)
+			}
 			req := signer.PartRequest{
 				Bucket: exampleBucket, Key: exampleKey, UploadID: exampleUploadID,
-				PartNumbers: numbers, Plan: bc.plan, Expires: time.Hour, Credentials: exampleCredentials(),
+				PartNumbers: numbers, Plan: plan, Expires: time.Hour, Credentials: exampleCredentials(),
 			}
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, _, err := s.PresignParts(ctx, req); err != nil {
+			b.Run(fmt.Sprintf("%s/%d-parts", path.name, n), func(b *testing.B) {
+				ctx := context.Background()
+				if _, _, err := s.PresignParts(ctx, req); err != nil { // warm the caches
 					b.Fatal(err)
 				}
-			}
-		})
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, _, err := s.PresignParts(ctx, req); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
