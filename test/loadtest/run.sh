@@ -28,10 +28,14 @@
 # credentials in the environment. presignd's audit log (some hundred MB) goes to a file
 # in a temporary directory, removed at the end.
 #
+# With LOADTEST_PROFILE set to a directory, presignd runs with --pprof, a CPU profile
+# of each route is taken during its first round (ROUTE.pprof in that directory, with
+# the presignd binary), and the functions with the most CPU are printed per route.
+#
 # Environment: LOADTEST_DURATION (seconds per run, default 10s), LOADTEST_ROUNDS (3),
 # LOADTEST_WARMUP (3s), LOADTEST_THREADS (2), LOADTEST_CONNECTIONS (64),
-# LOADTEST_ROUTES (the routes above, space-separated; default all), GO (go),
-# PRESIGND_VERSITYGW (the versitygw binary).
+# LOADTEST_ROUTES (the routes above, space-separated; default all), LOADTEST_PROFILE
+# (a directory; default none), GO (go), PRESIGND_VERSITYGW (the versitygw binary).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -42,6 +46,7 @@ threads=${LOADTEST_THREADS:-2}
 conns=${LOADTEST_CONNECTIONS:-64}
 read -r -a routes <<<"${LOADTEST_ROUTES:-get put post parts batch100 jwt-rs256 jwt-es256 proxy}"
 GO=${GO:-go}
+profile_dir=${LOADTEST_PROFILE:-}
 scripts=$PWD/test/loadtest
 versitygw=${PRESIGND_VERSITYGW:-$PWD/.cache/versitygw-v1.8.0}
 
@@ -93,6 +98,7 @@ grants='
       - {bucket: media, prefixes: ["uploads/"], methods: [PUT], max_ttl: 1h, content_types: ["image/png"], max_content_length: 1073741824}'
 cat >"$work/presignd.yaml" <<EOF
 listen: 127.0.0.1:0
+admin_listen: 127.0.0.1:0
 s3: {region: us-east-1, endpoint: "http://127.0.0.1:$s3port", path_style: true}
 shutdown: {drain_delay: 0s, grace: 5s}
 identity:
@@ -130,7 +136,7 @@ declare -A PID ADDR
 start() {
 	local name=$1 pid addr=""
 	case $name in
-	presignd) "${server_env[@]}" "$work/presignd" serve --config "$work/presignd.yaml" >"$work/$name.out" 2>"$work/$name.log" & ;;
+	presignd) "${server_env[@]}" "$work/presignd" serve --config "$work/presignd.yaml" ${profile_dir:+--pprof} >"$work/$name.out" 2>"$work/$name.log" & ;;
 	*) "${server_env[@]}" "$work/$name" >"$work/$name.out" 2>"$work/$name.log" & ;;
 	esac
 	pid=$!
@@ -159,6 +165,9 @@ start() {
 		exit 1
 	fi
 	PID[$name]=$pid ADDR[$name]=$addr
+	if [ "$name" = presignd ]; then
+		admin_addr=$(grep -m1 '"msg":"listening"' "$work/$name.log" | sed 's/.*"admin_addr":"\([^"]*\)".*/\1/')
+	fi
 }
 
 for name in fixed naive presignd; do
@@ -272,7 +281,14 @@ echo "$rounds rounds of $duration each with wrk -t$threads -c$conns, loads in tu
 for round in $(seq "$rounds"); do
 	for name in "${loads[@]}"; do
 		[ "${SERVER[$name]}" = presignd ] && rss_midway "${PID[presignd]}" "${duration%s}"
+		profiling=""
+		if [ -n "$profile_dir" ] && [ "$round" = 1 ] && [ "${SERVER[$name]}" = presignd ]; then
+			curl -sf -o "$profile_dir/$name.pprof" \
+				"http://$admin_addr/debug/pprof/profile?seconds=$(awk -v d="${duration%s}" 'BEGIN {print (d > 2) ? int(d - 1) : 1}')" &
+			profiling=$!
+		fi
 		load "$name" route.lua "$duration"
+		[ -n "$profiling" ] && wait "$profiling"
 		R_RPS[$name]+=" $rps" R_CPU[$name]+=" $cpu"
 		printf '  round %d  %-10s %8.0f req/s   p50 %7.3f ms   p99 %7.3f ms   %7.1f us CPU/request\n' \
 			"$round" "$name" "$rps" "$p50" "$p99" "$cpu"
@@ -301,6 +317,15 @@ for name in "${routes[@]}"; do
 	done
 	H_RPS[$name]=$rps H_P50[$name]=$p50 H_P99[$name]=$p99
 done
+
+if [ -n "$profile_dir" ]; then
+	cp "$work/presignd" "$profile_dir/presignd"
+	for name in "${routes[@]}"; do
+		echo
+		echo "CPU profile of $name (flat, top 12; $profile_dir/$name.pprof):"
+		$GO tool pprof -top -nodecount 12 "$profile_dir/presignd" "$profile_dir/$name.pprof" 2>/dev/null | sed -n '/flat%/,$p'
+	done
+fi
 
 pid=${PID[presignd]}
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
