@@ -25,14 +25,17 @@ var (
 const usage = `presignd hands out S3 pre-signed URLs to authenticated callers.
 
 Usage:
-  presignd serve --config FILE [--listen ADDR]   run the service (PRESIGND_CONFIG is the env form)
+  presignd serve --config FILE [--listen ADDR] [--pprof]
+                                                 run the service (PRESIGND_CONFIG is the env form)
   presignd serve --dev [--listen ADDR]           run on the embedded development config
   presignd check-config --config FILE            validate a config file
   presignd hash-token                            read a token on stdin, print its SHA-256
   presignd gen-token                             print a new random token and its SHA-256
-  presignd presign s3://BUCKET/KEY [flags]       ask a running presignd for a URL (token in PRESIGND_TOKEN)
+  presignd presign s3://BUCKET/KEY [flags]       ask a running presignd for a URL (token in PRESIGND_TOKEN,
+                                                 or in the file PRESIGND_TOKEN_FILE names)
   presignd explain --config FILE --client NAME s3://BUCKET/KEY [flags]
                                                  policy dry run: the grant that allows it and the TTL, or why not
+                                                 (--subject and --claim fill a caller's placeholders)
   presignd version                               print version, revision and Go version
 
 Run "presignd COMMAND --help" for a command's flags.
