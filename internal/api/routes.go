@@ -32,6 +32,10 @@ func (s *Server) Handler(admin bool) http.Handler {
 		r.Method(http.MethodPost, "/v1/multipart/abort", uploadOperation("multipart_abort", false, s.multipartAbort).handler(s))
 		r.Method(http.MethodPost, "/v1/explain", s.handleExplain())
 	})
+	// The share page: static and without data, so outside authentication (internal/ui).
+	r.Get("/ui", s.ui.ServeHTTP)
+	r.Get("/ui/", s.ui.ServeHTTP)
+	r.Get("/ui/{file}", s.ui.ServeHTTP)
 	if admin {
 		s.adminRoutes(r)
 	}
