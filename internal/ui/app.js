@@ -81,6 +81,7 @@ function storeToken(token) {
 
 // identify picks the token to use and asks presignd who the caller is.
 async function identify() {
+  setIdentityStatus("loading", "Asking presignd who you are…");
   const pasted = storedToken();
   if (pasted) {
     state.token = pasted;
@@ -89,13 +90,13 @@ async function identify() {
     state.token = await devToken();
     state.tokenSource = state.token ? "dev" : "";
   }
-  setIdentityStatus("loading", "Asking presignd who you are…");
   const res = await api("../v1/whoami");
   if (res.ok && res.body) {
     showIdentity(res.body);
     return;
   }
   state.whoami = null;
+  $("forget-token").hidden = state.tokenSource !== "pasted";
   $("identity-details").hidden = true;
   $("grants-box").hidden = true;
   updateExpiryOptions();
@@ -133,7 +134,7 @@ function showIdentity(who) {
   else if (state.tokenSource === "pasted") line = "Using the token you pasted (client " + who.client + ").";
   setIdentityStatus("ready", line);
   $("forget-token").hidden = state.tokenSource !== "pasted";
-  if (state.tokenSource !== "pasted") $("token-box").open = false;
+  $("token-box").open = false;
   showGrants(who.grants || []);
   updateExpiryOptions();
 }
@@ -312,14 +313,17 @@ function formatDuration(seconds) {
   return parts.length ? parts.join(" ") : "0 seconds";
 }
 
-// relative says how far from now a time is: "in 1 hour", "in 7 days".
+// relative says how far from now a time is, in the largest unit that rounds to at
+// least one: "in 1 hour", "in 1 day", "in 7 days".
 function relative(date) {
   const diff = (date.getTime() - Date.now()) / 1000;
   const rtf = new Intl.RelativeTimeFormat(undefined, {numeric: "always"});
-  const abs = Math.abs(diff);
-  if (abs < 60) return rtf.format(Math.round(diff), "second");
-  if (abs < 3600) return rtf.format(Math.round(diff / 60), "minute");
-  if (abs < 86400) return rtf.format(Math.round(diff / 3600), "hour");
+  const seconds = Math.round(diff);
+  if (Math.abs(seconds) < 60) return rtf.format(seconds, "second");
+  const minutes = Math.round(diff / 60);
+  if (Math.abs(minutes) < 60) return rtf.format(minutes, "minute");
+  const hours = Math.round(diff / 3600);
+  if (Math.abs(hours) < 24) return rtf.format(hours, "hour");
   return rtf.format(Math.round(diff / 86400), "day");
 }
 
@@ -412,7 +416,9 @@ function showLink(presigned, requested) {
   $("link-box").hidden = false;
   $("result").dataset.state = "link";
   link.focus();
-  link.select();
+  // Selected, and scrolled back so that the field shows where the link leads.
+  link.setSelectionRange(0, link.value.length, "backward");
+  link.scrollLeft = 0;
 }
 
 // problemDetail is a problem document's detail, or "".
@@ -479,7 +485,7 @@ async function onCopy() {
     // No clipboard API here (plain HTTP, or permission refused): select the text.
   }
   link.focus();
-  link.select();
+  link.setSelectionRange(0, link.value.length, "backward");
   let copied = false;
   try {
     copied = document.execCommand("copy");
