@@ -12,6 +12,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -149,8 +151,13 @@ func TestSharePage(t *testing.T) {
 			t.Errorf("localStorage items, token in sessionStorage, token in URL: got %q, want %q", got, "0 true false")
 		}
 
-		// An s3:// URI is split into bucket and key verbatim.
-		pg.do(t, chromedp.SendKeys(chromedp.ID("uri"), "s3://"+bucketShare+"/"+shareKey))
+		// An s3:// URI is split into bucket and key verbatim: S3 keys are not URL paths.
+		const undecoded = "reports/a%2Fb+c%20d//e?f#g"
+		pg.do(t, chromedp.SendKeys(chromedp.ID("uri"), "s3://"+bucketShare+"/"+undecoded))
+		if got := pg.eval(t, `document.getElementById("bucket").value + "|" + document.getElementById("key").value`); got != bucketShare+"|"+undecoded {
+			t.Errorf("bucket|key: got %q, want %q", got, bucketShare+"|"+undecoded)
+		}
+		pg.fill(t, "uri", "s3://"+bucketShare+"/"+shareKey)
 		if got := pg.eval(t, `document.getElementById("bucket").value + "|" + document.getElementById("key").value`); got != bucketShare+"|"+shareKey {
 			t.Errorf("bucket|key: got %q, want %q", got, bucketShare+"|"+shareKey)
 		}
@@ -300,6 +307,64 @@ func TestSharePage(t *testing.T) {
 		}
 		if q, _ := url.ParseQuery(res.Link[strings.IndexByte(res.Link, '?')+1:]); q.Get("X-Amz-Expires") != "3600" {
 			t.Errorf("X-Amz-Expires: got %q, want the default choice, 3600", q.Get("X-Amz-Expires"))
+		}
+	})
+
+	t.Run("behind a sign-on proxy", func(t *testing.T) {
+		// An auth proxy in front of presignd names the signed-in user and groups in its
+		// headers; the page calls the API through it with no token.
+		proxied := startPresignd(t, testConfig(`  - name: ops
+    match:
+      - {proxy_group: ops}
+    grants: [{bucket: `+bucketShare+`, prefixes: ["reports/"], methods: [GET], max_ttl: 7d}]
+`, configOptions{S3: s, Extra: "identity:\n  trusted_proxies:\n    from: [\"127.0.0.1/32\"]\n"}))
+		target, err := url.Parse(proxied.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rp := httputil.NewSingleHostReverseProxy(target)
+		direct := rp.Director
+		rp.Director = func(r *http.Request) {
+			direct(r)
+			r.Header.Set("X-Auth-Request-Email", "alice@example.com")
+			r.Header.Set("X-Auth-Request-Groups", "ops,eng")
+		}
+		sso := httptest.NewServer(rp)
+		t.Cleanup(sso.Close)
+
+		pg := b.open(t, sso.URL+"/ui/")
+		id := pg.identity(t)
+		if id.State != "ready" || id.Text != "Signed in as alice@example.com." {
+			t.Fatalf("identity behind the proxy: got %+v, want ready as alice@example.com", id)
+		}
+		if got := pg.eval(t, `document.getElementById("subject").textContent`); got != "alice@example.com, through the sign-on proxy (groups: ops, eng)" {
+			t.Errorf("identified as: got %q", got)
+		}
+		if got := pg.expiryOptions(t); !slices.Equal(got, []int{300, 900, 3600, 21600, 86400, 259200, 604800}) {
+			t.Errorf("expiry choices under a 7-day grant: got %v, want every preset up to 7 days", got)
+		}
+		pg.do(t, chromedp.Click(chromedp.CSS(`#grants button.linkish`)))
+		if got := pg.eval(t, `document.getElementById("uri").value + " " + document.activeElement.id`); got != "s3://"+bucketShare+"/reports/ key" {
+			t.Errorf("choosing the prefix: got %q, want the URI filled and the focus in the key", got)
+		}
+		pg.do(t, chromedp.SendKeys(chromedp.ID("key"), strings.TrimPrefix(shareKey, "reports/")))
+		pg.create(t)
+		res := pg.result(t)
+		if res.State != "link" {
+			t.Fatalf("result: got %s %q, want a link", res.State, res.Problem)
+		}
+		if fetched := fetchLink(t, res.Link); !bytes.Equal(fetched.body, content) {
+			t.Errorf("downloaded %d bytes through the proxy's link, want %d", len(fetched.body), len(content))
+		}
+		// The audit log names the person who clicked.
+		found := false
+		for _, l := range proxied.LogLines(t) {
+			if l["msg"] == "presign" && l["principal"] == "proxy" && l["subject"] == "alice@example.com" && l["outcome"] == "issued" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no audit line of an issued presign for the proxy's user alice@example.com")
 		}
 	})
 
