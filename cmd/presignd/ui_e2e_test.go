@@ -322,14 +322,11 @@ func TestSharePage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rp := httputil.NewSingleHostReverseProxy(target)
-		direct := rp.Director
-		rp.Director = func(r *http.Request) {
-			direct(r)
-			r.Header.Set("X-Auth-Request-Email", "alice@example.com")
-			r.Header.Set("X-Auth-Request-Groups", "ops,eng")
-		}
-		sso := httptest.NewServer(rp)
+		sso := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Header.Set("X-Auth-Request-Email", "alice@example.com")
+			r.Out.Header.Set("X-Auth-Request-Groups", "ops,eng")
+		}})
 		t.Cleanup(sso.Close)
 
 		pg := b.open(t, sso.URL+"/ui/")
