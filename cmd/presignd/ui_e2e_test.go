@@ -165,6 +165,9 @@ func TestSharePage(t *testing.T) {
 		if got := pg.expiryOptions(t); !slices.Equal(got, []int{300, 900, 3600, 21600, 86400}) {
 			t.Errorf("expiry choices: got %v, want up to 1 day", got)
 		}
+		if got := pg.eval(t, `document.getElementById("expires-help").textContent`); got != "At most 1 day here." {
+			t.Errorf("expiry help: got %q, want %q", got, "At most 1 day here.")
+		}
 		pg.do(t, chromedp.SetValue(chromedp.ID("expires"), "86400"))
 		pg.do(t, chromedp.SendKeys(chromedp.ID("filename"), shareFilename+kb.Enter))
 		res := pg.result(t)
@@ -221,6 +224,9 @@ func TestSharePage(t *testing.T) {
 
 		// A key outside the grants is refused, and the page says why in words.
 		pg.fill(t, "uri", "s3://"+bucketShare+"/elsewhere/notes.txt")
+		if got := pg.eval(t, `document.getElementById("expires-help").textContent`); got != "None of your grants lets you share this key." {
+			t.Errorf("expiry help for a key no grant covers: got %q", got)
+		}
 		pg.create(t)
 		res = pg.result(t)
 		wantProblem := `Not allowed: no grant on bucket "share" covers this key.You asked for s3://share/elsewhere/notes.txt.`

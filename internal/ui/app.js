@@ -263,19 +263,20 @@ function setInvalid(input, invalid) {
 
 // expiryLimit is the longest lifetime the caller may get for the object in the form:
 // the longest max_ttl of the grants that allow GET there (the policy picks the grant
-// with the longest max_ttl), never above max_expires_in. null when unknown.
+// with the longest max_ttl), never above max_expires_in. Until a key is typed, or when
+// no grant covers it, the bucket's grants stand in. null when unknown.
 function expiryLimit() {
   const who = state.whoami;
   if (!who) return null;
-  let limit = typeof who.max_expires_in === "number" ? who.max_expires_in : S3_MAX;
+  const most = typeof who.max_expires_in === "number" ? who.max_expires_in : S3_MAX;
   const bucket = $("bucket").value.trim();
   const key = $("key").value;
-  const allowing = (who.grants || []).filter((g) =>
-    g.bucket === bucket && (g.methods || []).includes("GET") &&
-    (key === "" || (g.prefixes || []).some((p) => key.startsWith(p))));
-  const ttls = allowing.map((g) => g.max_ttl).filter((t) => typeof t === "number");
-  if (ttls.length > 0) limit = Math.min(limit, Math.max(...ttls));
-  return {seconds: limit, fromGrant: ttls.length > 0};
+  const inBucket = (who.grants || []).filter((g) => g.bucket === bucket && (g.methods || []).includes("GET"));
+  const forKey = inBucket.filter((g) => (g.prefixes || []).some((p) => key.startsWith(p)));
+  const longest = (grants) => Math.max(...grants.map((g) => g.max_ttl).filter((t) => typeof t === "number"));
+  if (key !== "" && forKey.length > 0) return {seconds: Math.min(most, longest(forKey)), scope: "key"};
+  if (inBucket.length > 0) return {seconds: Math.min(most, longest(inBucket)), scope: key === "" ? "bucket" : "uncovered"};
+  return {seconds: most, scope: bucket === "" ? "any" : "unknown bucket"};
 }
 
 function updateExpiryOptions() {
@@ -291,10 +292,14 @@ function updateExpiryOptions() {
   }));
   const keep = values.includes(previous) ? previous : values.filter((s) => s <= DEFAULT_EXPIRY).pop() || values[0];
   select.value = String(keep);
-  const help = $("expires-help");
-  if (!limit) help.textContent = "S3 accepts links of at most 7 days.";
-  else if (limit.fromGrant) help.textContent = "At most " + formatDuration(max) + " here.";
-  else help.textContent = "At most " + formatDuration(max) + ".";
+  const most = "At most " + formatDuration(max);
+  $("expires-help").textContent = {
+    key: most + " here.",
+    bucket: most + " in this bucket.",
+    uncovered: "None of your grants lets you share this key.",
+    "unknown bucket": "None of your grants lets you share from this bucket.",
+    any: most + ".",
+  }[limit ? limit.scope : ""] || "S3 accepts links of at most 7 days.";
 }
 
 const UNITS = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
