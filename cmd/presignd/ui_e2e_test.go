@@ -252,6 +252,7 @@ func TestSharePage(t *testing.T) {
 		if id := pg.identity(t); id.State != "unauthenticated" || pg.eval(t, `String(sessionStorage.length)`) != "0" {
 			t.Errorf("after Forget token: got %+v, want the page to ask for a token with nothing stored", id)
 		}
+		pg.checkNoCSPViolations(t)
 		t.Logf("the pasted-token flow took %s", time.Since(start).Round(time.Millisecond))
 	})
 
@@ -441,6 +442,20 @@ func TestSharePageServed(t *testing.T) {
 // page is the share page open in the browser's tab.
 type page struct {
 	ctx context.Context
+	b   *browser
+	// consoleFrom is where the page's console messages start in b.console.
+	consoleFrom int
+}
+
+// checkNoCSPViolations fails the test if the browser refused anything the page did
+// under its Content-Security-Policy.
+func (pg *page) checkNoCSPViolations(t *testing.T) {
+	t.Helper()
+	for line := range strings.Lines(pg.b.console.String()[pg.consoleFrom:]) {
+		if strings.Contains(line, "Content Security Policy") || strings.Contains(line, "Refused to") {
+			t.Errorf("the browser refused something under the page's CSP: %s", testenv.RedactSignatures(line))
+		}
+	}
 }
 
 // open loads pageURL in the browser's tab with a fresh session storage.
@@ -453,7 +468,7 @@ func (b *browser) open(t *testing.T, pageURL string) *page {
 			t.Logf("page console:\n%s", testenv.RedactSignatures(b.console.String()[consoleFrom:]))
 		}
 	})
-	pg := &page{ctx: b.ctx}
+	pg := &page{ctx: b.ctx, b: b, consoleFrom: consoleFrom}
 	pg.do(t, chromedp.Navigate("about:blank"), chromedp.Navigate(pageURL), chromedp.WaitReady(chromedp.ID("create")))
 	return pg
 }
