@@ -73,7 +73,7 @@ const resultWhenSettled = `(() => {
 // that it does not.
 const identitySettled = `(() => {
 	const s = document.getElementById("identity-status");
-	return s.dataset.state === "loading" ? null : {state: s.dataset.state, text: s.textContent};
+	return ["ready", "unauthenticated", "error"].includes(s.dataset.state) ? {state: s.dataset.state, text: s.textContent} : null;
 })()`
 
 type identityStatus struct {
@@ -134,7 +134,7 @@ func TestSharePage(t *testing.T) {
 			t.Errorf("focus and token box: got %q, want %q", got, "token true")
 		}
 		// Typed and submitted with the keyboard.
-		pg.do(t, chromedp.SendKeys(chromedp.ID("token"), shareToken+kb.Enter))
+		pg.submitToken(t, shareToken)
 		if id := pg.identity(t); id.State != "ready" {
 			t.Fatalf("identity after pasting the token: got %+v, want ready", id)
 		}
@@ -248,6 +248,7 @@ func TestSharePage(t *testing.T) {
 		}
 
 		// Forgetting the token asks for one again.
+		pg.markIdentityStale(t)
 		pg.do(t, chromedp.Click(chromedp.ID("forget-token")))
 		if id := pg.identity(t); id.State != "unauthenticated" || pg.eval(t, `String(sessionStorage.length)`) != "0" {
 			t.Errorf("after Forget token: got %+v, want the page to ask for a token with nothing stored", id)
@@ -258,7 +259,10 @@ func TestSharePage(t *testing.T) {
 
 	t.Run("shortened lifetime explained", func(t *testing.T) {
 		pg := b.open(t, short.URL+"/ui/")
-		pg.do(t, chromedp.SendKeys(chromedp.ID("token"), shareToken+kb.Enter))
+		if id := pg.identity(t); id.State != "unauthenticated" {
+			t.Fatalf("identity without a token: got %+v, want unauthenticated", id)
+		}
+		pg.submitToken(t, shareToken)
 		if id := pg.identity(t); id.State != "ready" {
 			t.Fatalf("identity: got %+v, want ready", id)
 		}
@@ -522,6 +526,20 @@ func (pg *page) identity(t *testing.T) identityStatus {
 func (pg *page) result(t *testing.T) shareResult {
 	t.Helper()
 	return pollPage[shareResult](t, pg, `document.getElementById("result").getAttribute("aria-busy") ? null : `+resultWhenSettled)
+}
+
+// markIdentityStale marks the identity shown so far as stale, so that identity waits
+// for the page's next answer.
+func (pg *page) markIdentityStale(t *testing.T) {
+	t.Helper()
+	pg.eval(t, `(() => { document.getElementById("identity-status").dataset.state = "stale"; return ""; })()`)
+}
+
+// submitToken types a token into the token field and presses Enter.
+func (pg *page) submitToken(t *testing.T, token string) {
+	t.Helper()
+	pg.markIdentityStale(t)
+	pg.do(t, chromedp.SendKeys(chromedp.ID("token"), token+kb.Enter))
 }
 
 // create presses Create link, after marking the result shown so far as stale so that
