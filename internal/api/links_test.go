@@ -711,3 +711,33 @@ func TestWhoamiIdentities(t *testing.T) {
 		checkRefused(t, r, http.StatusForbidden, "forbidden", "prefix_not_allowed")
 	})
 }
+
+// TestOpenAPIWhoamiSchema: the examples of GET /v1/whoami match the Whoami schema,
+// and the schema holds issuer to JWTs and groups to proxies.
+func TestOpenAPIWhoamiSchema(t *testing.T) {
+	s := specFor(t)
+	mt := s.model.Paths.PathItems.GetOrZero("/v1/whoami").Get.Responses.Codes.GetOrZero("200").Content.GetOrZero("application/json")
+	n := 0
+	for name, ex := range mt.Examples.FromOldest() {
+		n++
+		b, _ := json.Marshal(nodeValue(t, ex.Value))
+		if ok, errs := s.schemas.ValidateSchemaBytes(mt.Schema.Schema(), b); !ok {
+			t.Errorf("example %s does not match Whoami:\n%s", name, describe(errs))
+		}
+	}
+	if n == 0 {
+		t.Error("GET /v1/whoami has no examples")
+	}
+	for name, body := range map[string]string{
+		"issuer on a proxy":      `{"client":"ops","principal":{"kind":"proxy","subject":"a","issuer":"web","groups":[]},"grants":[],"max_expires_in":1}`,
+		"JWT without issuer":     `{"client":"w","principal":{"kind":"jwt","subject":"a"},"grants":[],"max_expires_in":1}`,
+		"groups on a token":      `{"client":"r","principal":{"kind":"token","subject":"r","groups":["x"]},"grants":[],"max_expires_in":1}`,
+		"proxy without groups":   `{"client":"ops","principal":{"kind":"proxy","subject":"a"},"grants":[],"max_expires_in":1}`,
+		"grant without prefixes": `{"client":"r","principal":{"kind":"token","subject":"r"},"grants":[{"bucket":"media","prefixes":[],"methods":["GET"],"max_ttl":60}],"max_expires_in":1}`,
+		"a token hash":           `{"client":"r","principal":{"kind":"token","subject":"r","token_sha256":"00"},"grants":[],"max_expires_in":1}`,
+	} {
+		if ok, _ := s.schemas.ValidateSchemaBytes(s.schema(t, "Whoami"), []byte(body)); ok {
+			t.Errorf("%s: the Whoami schema accepts %s", name, body)
+		}
+	}
+}
