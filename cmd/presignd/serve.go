@@ -27,6 +27,7 @@ import (
 	"github.com/presignd/presignd/internal/app"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/signer/s3signer"
+	"github.com/presignd/presignd/internal/ui"
 )
 
 // The AWS documentation's example key pair, used only by serve --dev when the
@@ -79,7 +80,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	srv, err := newAPIServer(parts, getenv, log)
+	srv, err := newAPIServer(parts, *dev, getenv, log)
 	if err != nil {
 		return err
 	}
@@ -141,16 +142,22 @@ func loadServeConfig(fs *flag.FlagSet, path, listen string, dev bool, getenv fun
 }
 
 // newAPIServer makes the API server over the running parts, with its own metrics
-// registry, and records the first load as a successful reload.
-func newAPIServer(parts *running, getenv func(string) string, log *slog.Logger) (*api.Server, error) {
+// registry, and records the first load as a successful reload. In dev mode only, the
+// share page is given the development token, so that it works without asking.
+func newAPIServer(parts *running, dev bool, getenv func(string) string, log *slog.Logger) (*api.Server, error) {
 	uploadKey, err := uploadKeyFrom(getenv, log)
 	if err != nil {
 		return nil, err
+	}
+	var page ui.Options
+	if dev {
+		page.DevToken = config.DevToken
 	}
 	reg := prometheus.NewRegistry()
 	srv, err := api.New(api.Options{
 		Runtime: parts.rt, Logger: log, Registry: reg, UploadKey: uploadKey,
 		Build: api.BuildInfo{Version: buildVersion(), Revision: buildRevision(), GoVersion: runtime.Version()},
+		UI:    page,
 	})
 	if err != nil {
 		return nil, err

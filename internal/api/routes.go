@@ -36,6 +36,10 @@ func (s *Server) Handler(admin bool) http.Handler {
 		r.Method(http.MethodHead, objectsPrefix+"{bucket}/*", s.linkOperation(http.MethodHead).handler(s))
 		r.Method(http.MethodGet, "/v1/whoami", s.handleWhoami())
 	})
+	// The share page: static and without data, so outside authentication (internal/ui).
+	r.Get("/ui", s.ui.ServeHTTP)
+	r.Get("/ui/", s.ui.ServeHTTP)
+	r.Get("/ui/{file}", s.ui.ServeHTTP)
 	if admin {
 		s.adminRoutes(r)
 	}

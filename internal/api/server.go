@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/presignd/presignd/internal/origin"
 	"github.com/presignd/presignd/internal/policy"
 	"github.com/presignd/presignd/internal/signer"
+	"github.com/presignd/presignd/internal/ui"
 )
 
 // Presigner is what the API needs from the signer: a credentials snapshot to decide
@@ -63,6 +65,8 @@ type Options struct {
 	// UploadKey authenticates multipart upload IDs; every replica needs the same one.
 	// When empty, a random key is made, which only this process knows.
 	UploadKey []byte
+	// UI configures the share page at /ui/; only serve --dev gives it a token.
+	UI ui.Options
 }
 
 // Runtime is everything the API serves with that comes from one config: a reload
@@ -119,6 +123,7 @@ type Server struct {
 	draining  atomic.Bool
 	inFlight  atomic.Int64 // weighted /v1 requests being served
 	conns     *connGuard
+	ui        http.Handler // the share page (internal/ui)
 }
 
 // state is everything derived from one config; a reload swaps it whole.
@@ -157,7 +162,7 @@ func New(o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{log: o.Logger, now: o.Now, registry: o.Registry, uploadKey: o.UploadKey}
+	s := &Server{log: o.Logger, now: o.Now, registry: o.Registry, uploadKey: o.UploadKey, ui: ui.Handler(o.UI)}
 	m, err := newMetrics(o.Registry, o.Build)
 	if err != nil {
 		return nil, err
