@@ -6,12 +6,17 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/oauth2-proxy/mockoidc"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/presignd/presignd/internal/testenv/gotool"
 	"github.com/presignd/presignd/internal/testenv/oauth2proxy"
 )
 
@@ -37,9 +42,13 @@ func TestProxy(t *testing.T) {
 	idp.QueueUser(&mockoidc.MockUser{Subject: "u-1", Email: "alice@example.com", EmailVerified: true, Groups: []string{"dev", "ops"}})
 	p := oauth2proxy.Start(t, oauth2proxy.Options{Upstream: upstream.URL, Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret})
 
-	got := login(t, p.URL+"/some/path%20here")
-	if got.Path != "/some/path%20here" {
-		t.Errorf("upstream path: got %q, want /some/path%%20here", got.Path)
+	// A link as Grafana's percentencode format builds it: every byte of the key but
+	// the unreserved ones escaped, slashes included. The upstream gets it unchanged,
+	// through the login and back.
+	const path = "/v1/objects/bucket/reports%2F2026%2FQ4%20summary%20%232%3F.txt"
+	got := login(t, p.URL+path)
+	if got.Path != path {
+		t.Errorf("upstream path: got %q, want %q", got.Path, path)
 	}
 	if strings.Join(got.Email, "|") != "alice@example.com" {
 		t.Errorf("X-Forwarded-Email: got %q, want [alice@example.com]", got.Email)
@@ -103,4 +112,63 @@ func login(t *testing.T, rawURL string) upstreamSaw {
 		t.Fatalf("the upstream's answer %s: %v", body, err)
 	}
 	return got
+}
+
+// TestDocumentedConfig: the oauth2-proxy.cfg of docs/oauth2-proxy.md is one the pinned
+// oauth2-proxy accepts (it refuses unknown keys), and it forwards the identity as the
+// doc says: X-Forwarded-Email and X-Forwarded-Groups, never kept from the browser.
+func TestDocumentedConfig(t *testing.T) {
+	root, err := gotool.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "oauth2-proxy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "<!-- oauth2-proxy.cfg:")
+	if ok {
+		_, rest, ok = strings.Cut(rest, "```toml\n")
+	}
+	cfg, _, closed := strings.Cut(rest, "\n```")
+	if !ok || !closed {
+		t.Fatal("docs/oauth2-proxy.md has no ```toml block after its <!-- oauth2-proxy.cfg: --> marker")
+	}
+	path := filepath.Join(t.TempDir(), "oauth2-proxy.cfg")
+	if err := os.WriteFile(path, []byte(cfg+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The alpha configuration is what the legacy file becomes inside oauth2-proxy,
+	// printed without starting anything.
+	out, err := exec.Command(oauth2proxy.Binary(t), "--config", path, "--convert-config-to-alpha").CombinedOutput()
+	if err != nil {
+		t.Fatalf("oauth2-proxy --config (the documented file) --convert-config-to-alpha: %v\n%s", err, out)
+	}
+	var alpha struct {
+		InjectRequestHeaders []struct {
+			Name                 string `yaml:"name"`
+			PreserveRequestValue bool   `yaml:"preserveRequestValue"`
+		} `yaml:"injectRequestHeaders"`
+		InjectResponseHeaders []struct {
+			Name string `yaml:"name"`
+		} `yaml:"injectResponseHeaders"`
+	}
+	if err := yaml.Unmarshal(out, &alpha); err != nil {
+		t.Fatalf("decoding the alpha configuration: %v\n%s", err, out)
+	}
+	upstream := map[string]bool{}
+	for _, h := range alpha.InjectRequestHeaders {
+		upstream[h.Name] = true
+		if h.PreserveRequestValue {
+			t.Errorf("%s: the browser's own value is kept (preserveRequestValue); want it deleted", h.Name)
+		}
+	}
+	for _, name := range []string{"X-Forwarded-Email", "X-Forwarded-Groups"} {
+		if !upstream[name] {
+			t.Errorf("%s is not set on requests to presignd; set: %v", name, upstream)
+		}
+	}
+	if len(alpha.InjectResponseHeaders) != 0 {
+		t.Errorf("the answers carry identity headers (--set-xauthrequest), which go to the browser, not to presignd: %v", alpha.InjectResponseHeaders)
+	}
 }
