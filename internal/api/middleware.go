@@ -229,6 +229,9 @@ func callerFrom(ctx context.Context) *caller {
 // multipart_create). The routes are listed once, in routes.go.
 func operationOf(r *http.Request) string {
 	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if strings.HasPrefix(rc.RoutePattern(), objectsPrefix) {
+			return "link" // the pattern holds the bucket parameter and the wildcard
+		}
 		if p, ok := strings.CutPrefix(rc.RoutePattern(), "/v1/"); ok && p != "" {
 			return strings.ReplaceAll(p, "/", "_")
 		}

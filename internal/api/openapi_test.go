@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -86,7 +87,7 @@ func (s *openAPI) operation(req *http.Request) (*v3.PathItem, string, *v3.Operat
 // MethodNotAllowed response. It returns the spec's path template ("" when there is none).
 func (s *openAPI) check(t testing.TB, req *http.Request, res *http.Response, body []byte) string {
 	t.Helper()
-	_, path, op := s.operation(req)
+	_, path, op := s.operation(specRequest(req))
 	if op == nil || op.Responses.Codes.GetOrZero(strconv.Itoa(res.StatusCode)) == nil {
 		// Answers that do not come from an operation: a route this listener does not
 		// serve, another HTTP method, or a /v1/ path called without a valid token.
@@ -105,10 +106,39 @@ func (s *openAPI) check(t testing.TB, req *http.Request, res *http.Response, bod
 	}
 	r := *res
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	if ok, errs := s.validator.ValidateHttpResponse(req, &r); !ok {
+	if ok, errs := s.validator.ValidateHttpResponse(specRequest(req), &r); !ok {
 		t.Errorf("%s %s → %d does not match openapi.yaml:\n%s\nbody: %s", req.Method, req.URL.Path, res.StatusCode, describe(errs), testenv.Clip(body))
 	}
 	return path
+}
+
+// The object links route: chi's wildcard takes the rest of the path, slashes and all;
+// openapi.yaml, which has no notation for that, documents it as the parameter {key}.
+const (
+	linkRoute    = "/v1/objects/{bucket}/*"
+	linkSpecPath = "/v1/objects/{bucket}/{key}"
+)
+
+// specRequest is req as the spec's path templates can match it: the key of an object
+// link, which may hold slashes, is escaped into one segment.
+func specRequest(req *http.Request) *http.Request {
+	rest, ok := strings.CutPrefix(req.URL.EscapedPath(), "/v1/objects/")
+	if !ok {
+		return req
+	}
+	bucket, key, ok := strings.Cut(rest, "/")
+	if !ok {
+		return req
+	}
+	if k, err := url.PathUnescape(key); err == nil {
+		key = k
+	}
+	r := req.Clone(req.Context())
+	u := *req.URL
+	u.RawPath = "/v1/objects/" + bucket + "/" + url.PathEscape(key)
+	u.Path, _ = url.PathUnescape(u.RawPath)
+	r.URL = &u
+	return r
 }
 
 // checkComponentResponse validates a response against components.responses[name]:
@@ -189,6 +219,9 @@ func TestOpenAPIRoutesMatchRouter(t *testing.T) {
 			t.Fatalf("%s is a %T, not a chi.Routes", name, h)
 		}
 		err := chi.Walk(routes, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+			if route == linkRoute {
+				route = linkSpecPath
+			}
 			routed[method+" "+route] = true
 			return nil
 		})

@@ -31,6 +31,10 @@ func (s *Server) Handler(admin bool) http.Handler {
 		r.Method(http.MethodPost, "/v1/multipart/complete", uploadOperation("multipart_complete", false, s.multipartComplete).handler(s))
 		r.Method(http.MethodPost, "/v1/multipart/abort", uploadOperation("multipart_abort", false, s.multipartAbort).handler(s))
 		r.Method(http.MethodPost, "/v1/explain", s.handleExplain())
+		// Links (links.go): the decision of a GET or HEAD presign, answered with a redirect.
+		r.Method(http.MethodGet, objectsPrefix+"{bucket}/*", s.linkOperation(http.MethodGet).handler(s))
+		r.Method(http.MethodHead, objectsPrefix+"{bucket}/*", s.linkOperation(http.MethodHead).handler(s))
+		r.Method(http.MethodGet, "/v1/whoami", s.handleWhoami())
 	})
 	if admin {
 		s.adminRoutes(r)

@@ -303,6 +303,14 @@ func ContentTypeAllowed(patterns []string, contentType string) bool {
 	return false
 }
 
+// MaxTTL is the longest lifetime any grant could give a URL in env, in seconds:
+// S3MaxTTL, capped by what is left of the signing credentials less
+// CredentialsMargin; 0 when they are too close to expiry to sign anything.
+func MaxTTL(env Env) int64 {
+	ttl, _, _ := effectiveTTL(int64(S3MaxTTL/time.Second), S3MaxTTL, env)
+	return max(ttl, 0)
+}
+
 // effectiveTTL is min(requested, grant max, S3 max, credentials left - margin), in
 // seconds, and the limit that bound it when it is below the request.
 func effectiveTTL(requested int64, grantMax time.Duration, env Env) (int64, Cap, map[Cap]int64) {
