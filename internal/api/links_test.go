@@ -326,27 +326,33 @@ func TestLinkRefused(t *testing.T) {
 // endpoint configured for the bucket.
 func TestLinkHostSteering(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
-	for _, path := range []string{
-		"//evil.example/x",
-		"/v1/objects//evil.example/x",
-		"/v1/objects/media//evil.example/x",
-		"/v1/objects/media/%2F%2Fevil.example/x",
-		"/v1/objects/media/reports/%2F%2Fevil.example",
-		"/v1/objects/media%2F%2Fevil.example/reports/x",
-		"/v1/objects/evil.example/reports/x",
-		"/v1/objects/media/reports/https:%2F%2Fevil.example%2F",
-		"/v1/objects/media/reports/http:evil.example",
-		"/v1/objects/media/reports/\\evil.example",
-		"/v1/objects/media/reports/%5C%5Cevil.example",
-		"/v1/objects/media/reports/@evil.example",
-		"/v1/objects/media/reports/x?redirect=https://evil.example",
-		"/v1/objects/media/reports/x?url=//evil.example",
-		"/v1/objects/media/reports/x?download_filename=x%0D%0ALocation:%20https://evil.example",
-		"/v1/objects/media/reports/x%0D%0ALocation:%20https://evil.example",
-		"/v1/objects/media/reports/x%23@evil.example",
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"//evil.example/x", 404},
+		{"/v1/objects//evil.example/x", 400},
+		{"/v1/objects/media//evil.example/x", 400},
+		{"/v1/objects/media/%2F%2Fevil.example/x", 400},
+		{"/v1/objects/media/reports/%2F%2Fevil.example", 400},
+		{"/v1/objects/media%2F%2Fevil.example/reports/x", 400},
+		{"/v1/objects/evil.example/reports/x", 403},
+		{"/v1/objects/media/reports/https:%2F%2Fevil.example%2F", 400},
+		{"/v1/objects/media/reports/http:evil.example", 307},
+		{"/v1/objects/media/reports/\\evil.example", 307},
+		{"/v1/objects/media/reports/%5C%5Cevil.example", 307},
+		{"/v1/objects/media/reports/@evil.example", 307},
+		{"/v1/objects/media/reports/x%23@evil.example", 307},
+		{"/v1/objects/media/reports/x?redirect=https://evil.example", 400},
+		{"/v1/objects/media/reports/x?url=//evil.example", 400},
+		{"/v1/objects/media/reports/x?download_filename=x%0D%0ALocation:%20https://evil.example", 400},
+		{"/v1/objects/media/reports/x%0D%0ALocation:%20https://evil.example", 400},
 	} {
-		t.Run(path, func(t *testing.T) {
-			r := f.link(t, http.MethodGet, path, reportsToken, "Host", "evil.example", "X-Forwarded-Host", "evil.example")
+		t.Run(tc.path, func(t *testing.T) {
+			r := f.link(t, http.MethodGet, tc.path, reportsToken, "X-Forwarded-Host", "evil.example", "Forwarded", "host=evil.example")
+			if r.status != tc.status {
+				t.Errorf("status: got %d %s, want %d", r.status, r.problem.Code, tc.status)
+			}
 			locs := r.header.Values("Location")
 			if r.status != http.StatusTemporaryRedirect {
 				if len(locs) != 0 {
@@ -358,10 +364,18 @@ func TestLinkHostSteering(t *testing.T) {
 				t.Fatalf("Location: got %q, want one", locs)
 			}
 			u, err := url.Parse(locs[0])
-			if err != nil || u.Scheme != "http" || u.Host != "127.0.0.1:7070" || u.User != nil || !strings.HasPrefix(locs[0], endpoint+"/media/") {
-				t.Errorf("Location %q is not a URL of %s/media/", locs[0], endpoint)
+			if err != nil || u.Scheme != "http" || u.Host != "127.0.0.1:7070" || u.User != nil || !strings.HasPrefix(locs[0], endpoint+"/media/reports/") {
+				t.Errorf("Location %q is not a URL of %s/media/reports/", locs[0], endpoint)
 			}
 		})
+	}
+	// The Host header the request came with does not matter either.
+	req, _ := http.NewRequest(http.MethodGet, f.url+"/v1/objects/media/reports/x", nil)
+	req.Host = "evil.example"
+	req.Header.Set("Authorization", "Bearer "+reportsToken)
+	r := f.do(t, req, nil)
+	if loc := checkRedirect(t, r); !strings.HasPrefix(loc, endpoint+"/media/reports/x?") {
+		t.Errorf("with Host evil.example, Location %q", loc)
 	}
 }
 
@@ -696,4 +710,34 @@ func TestWhoamiIdentities(t *testing.T) {
 		r := f.link(t, http.MethodGet, "/v1/objects/media/uploads/bob/cat.png", "", "Authorization", "Bearer "+iss.Token("alice"))
 		checkRefused(t, r, http.StatusForbidden, "forbidden", "prefix_not_allowed")
 	})
+}
+
+// TestOpenAPIWhoamiSchema: the examples of GET /v1/whoami match the Whoami schema,
+// and the schema holds issuer to JWTs and groups to proxies.
+func TestOpenAPIWhoamiSchema(t *testing.T) {
+	s := specFor(t)
+	mt := s.model.Paths.PathItems.GetOrZero("/v1/whoami").Get.Responses.Codes.GetOrZero("200").Content.GetOrZero("application/json")
+	n := 0
+	for name, ex := range mt.Examples.FromOldest() {
+		n++
+		b, _ := json.Marshal(nodeValue(t, ex.Value))
+		if ok, errs := s.schemas.ValidateSchemaBytes(mt.Schema.Schema(), b); !ok {
+			t.Errorf("example %s does not match Whoami:\n%s", name, describe(errs))
+		}
+	}
+	if n == 0 {
+		t.Error("GET /v1/whoami has no examples")
+	}
+	for name, body := range map[string]string{
+		"issuer on a proxy":      `{"client":"ops","principal":{"kind":"proxy","subject":"a","issuer":"web","groups":[]},"grants":[],"max_expires_in":1}`,
+		"JWT without issuer":     `{"client":"w","principal":{"kind":"jwt","subject":"a"},"grants":[],"max_expires_in":1}`,
+		"groups on a token":      `{"client":"r","principal":{"kind":"token","subject":"r","groups":["x"]},"grants":[],"max_expires_in":1}`,
+		"proxy without groups":   `{"client":"ops","principal":{"kind":"proxy","subject":"a"},"grants":[],"max_expires_in":1}`,
+		"grant without prefixes": `{"client":"r","principal":{"kind":"token","subject":"r"},"grants":[{"bucket":"media","prefixes":[],"methods":["GET"],"max_ttl":60}],"max_expires_in":1}`,
+		"a token hash":           `{"client":"r","principal":{"kind":"token","subject":"r","token_sha256":"00"},"grants":[],"max_expires_in":1}`,
+	} {
+		if ok, _ := s.schemas.ValidateSchemaBytes(s.schema(t, "Whoami"), []byte(body)); ok {
+			t.Errorf("%s: the Whoami schema accepts %s", name, body)
+		}
+	}
 }
