@@ -7,11 +7,16 @@ IMAGE    ?= presignd:$(VERSION)
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 VERSITYGW   := $(CURDIR)/.cache/versitygw-v1.8.0
-# Go modules of this repository: the service, and the nested test-support modules.
+# Relative, so that `make .cache/oauth2-proxy-v7.15.6` names the rule.
+OAUTH2PROXY_VERSION := v7.15.6
+OAUTH2PROXY := .cache/oauth2-proxy-$(OAUTH2PROXY_VERSION)
+# Go modules to vet: the service, and the nested test-support module with code of its
+# own (test/tools and test/tools/oauth2-proxy only pin programs, behind a build tag).
 MODULES     := . deploy/test
 
 export AWS_EC2_METADATA_DISABLED := true
 export PRESIGND_VERSITYGW := $(VERSITYGW)
+export PRESIGND_OAUTH2_PROXY := $(CURDIR)/$(OAUTH2PROXY)
 
 .PHONY: run build test test-deps lint unit image loadtest surge clean
 
@@ -32,13 +37,18 @@ test: test-deps lint
 unit:
 	$(GO) test -count=1 $$($(GO) list ./internal/... ./client/... | grep -v /internal/testenv)
 
-## test-deps: install the test tools (Debian packages when missing, versitygw into .cache/)
-test-deps: $(VERSITYGW)
+## test-deps: install the test tools (Debian packages when missing, versitygw and oauth2-proxy into .cache/)
+test-deps: $(VERSITYGW) $(OAUTH2PROXY)
 	./scripts/install-test-deps.sh
 
 $(VERSITYGW): test/tools/go.mod test/tools/go.sum
 	mkdir -p $(dir $@)
 	cd test/tools && $(GO) build -o $@.tmp github.com/versity/versitygw/cmd/versitygw && mv $@.tmp $@
+
+# oauth2-proxy has a module of its own, so its dependencies cannot move versitygw's.
+$(OAUTH2PROXY): test/tools/oauth2-proxy/go.mod test/tools/oauth2-proxy/go.sum
+	mkdir -p $(dir $@)
+	cd test/tools/oauth2-proxy && $(GO) build -o $(CURDIR)/$@.tmp -ldflags "-X github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION=$(OAUTH2PROXY_VERSION)" github.com/oauth2-proxy/oauth2-proxy/v7 && mv $(CURDIR)/$@.tmp $(CURDIR)/$@
 
 ## lint: gofmt, go vet and staticcheck on every module
 lint:

@@ -27,7 +27,7 @@ var (
 	// callerKustomization is an example workload that calls presignd with a projected
 	// service-account token.
 	callerKustomization = "examples/caller"
-	allKustomizations   = append(append([]string{}, appKustomizations...), "monitoring", callerKustomization)
+	allKustomizations   = append(append([]string{}, appKustomizations...), "monitoring", callerKustomization, ssoKustomization)
 )
 
 // manifest is one rendered resource.

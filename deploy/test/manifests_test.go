@@ -410,12 +410,13 @@ func TestServiceAndPolicies(t *testing.T) {
 }
 
 // allowedBy says whether np lets a pod in a namespace with these labels reach the
-// named port (http or admin) of presignd's pods.
+// named port of presignd's pods (for http and admin, by name or number).
 func allowedBy(np *networkingv1.NetworkPolicy, ns labels.Set, portName string) bool {
+	number, known := map[string]int{"http": apiPort, "admin": adminPort}[portName]
 	for _, rule := range np.Spec.Ingress {
 		portOK := false
 		for _, p := range rule.Ports {
-			if p.Port != nil && (p.Port.String() == portName || p.Port.IntValue() == int(map[string]int{"http": apiPort, "admin": adminPort}[portName])) {
+			if p.Port != nil && (p.Port.String() == portName || known && p.Port.Type == intstr.Int && p.Port.IntValue() == number) {
 				portOK = true
 			}
 		}

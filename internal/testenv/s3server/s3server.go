@@ -13,8 +13,6 @@
 package s3server
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,8 +21,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/presignd/presignd/internal/testenv"
+	"github.com/presignd/presignd/internal/testenv/gotool"
 	"github.com/presignd/presignd/internal/testenv/syncbuf"
 )
 
@@ -46,12 +43,7 @@ const Region = "us-east-1"
 // EnvBinary names a versitygw binary to use instead of the cached build.
 const EnvBinary = "PRESIGND_VERSITYGW"
 
-const (
-	rootModule  = "github.com/presignd/presignd"
-	toolsDir    = "test/tools"
-	toolPackage = "github.com/versity/versitygw/cmd/versitygw"
-	healthPath  = "/health"
-)
+const healthPath = "/health"
 
 // Server is a running versitygw.
 type Server struct {
@@ -257,109 +249,24 @@ func callContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 30*time.Second)
 }
 
+// program is versitygw as test/tools pins it.
+var program = gotool.Program{
+	Name:      "versitygw-" + Version,
+	Env:       EnvBinary,
+	ModuleDir: "test/tools",
+	Package:   "github.com/versity/versitygw/cmd/versitygw",
+}
+
 // Binary returns the path of the pinned versitygw: $PRESIGND_VERSITYGW when set,
 // else the user cache, where it is built from test/tools when missing.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv(EnvBinary); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("s3server: %s=%s: %v", EnvBinary, p, err)
-		}
-		return p
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		t.Fatalf("s3server: no user cache directory to keep versitygw in (set %s): %v", EnvBinary, err)
-	}
-	path := filepath.Join(cache, "presignd-tools", "versitygw-"+Version)
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	if err := build(path); err != nil {
-		t.Fatalf("s3server: %v", err)
-	}
-	return path
-}
-
-// buildMu serialises builds within one test binary; a lock file serialises them
-// across test binaries.
-var buildMu sync.Mutex
-
-// build compiles versitygw into path. It writes a temporary file beside path and
-// renames it into place, so no one ever runs half a binary.
-func build(path string) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	unlock, err := lockFile(path + ".lock")
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if _, err := os.Stat(path); err == nil {
-		return nil // another process built it while we waited
-	}
-	root, err := RepoRoot()
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".versitygw-build-*")
-	if err != nil {
-		return err
-	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", tmp.Name(), toolPackage)
-	cmd.Dir = filepath.Join(root, toolsDir)
-	cmd.Env = append(os.Environ(), "GOWORK=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building versitygw in %s: %v\n%s", cmd.Dir, err, out)
-	}
-	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return program.Path(t)
 }
 
 // RepoRoot walks up from the working directory to the directory whose go.mod
 // declares the presignd module.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if modulePath(filepath.Join(dir, "go.mod")) == rootModule {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod of module %s above the working directory", rootModule)
-		}
-		dir = parent
-	}
-}
-
-func modulePath(gomod string) string {
-	data, err := os.ReadFile(gomod)
-	if err != nil {
-		return ""
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if rest, ok := strings.CutPrefix(line, "module"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
-			return strings.Trim(strings.TrimSpace(rest), `"`)
-		}
-	}
-	return ""
-}
+func RepoRoot() (string, error) { return gotool.RepoRoot() }
 
 func clip(s string) string {
 	const max = 8 << 10

@@ -93,7 +93,8 @@ func TestServer(t *testing.T) {
 }
 
 // TestOnlyForTests: no package of the module imports internal/testenv outside its
-// tests, so versitygw's client side never reaches the presignd binary.
+// tests, so versitygw's client side, and the IdP and proxy of the single-sign-on test,
+// never reach the presignd binary.
 func TestOnlyForTests(t *testing.T) {
 	root, err := s3server.RepoRoot()
 	if err != nil {
@@ -115,7 +116,7 @@ func TestOnlyForTests(t *testing.T) {
 		}
 	}
 	for _, dep := range list(append([]string{"-deps"}, pkgs...)...) {
-		if strings.Contains(dep, "/internal/testenv") || strings.HasPrefix(dep, "github.com/versity/") {
+		if strings.Contains(dep, "/internal/testenv") || strings.HasPrefix(dep, "github.com/versity/") || strings.HasPrefix(dep, "github.com/oauth2-proxy/") {
 			t.Errorf("%s is a dependency of non-test code", dep)
 		}
 	}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package s3server
+package gotool
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 )
 
 // lockFile takes an exclusive lock on path, waiting for it, so that concurrent test
-// binaries build versitygw once.
+// binaries build a program once.
 func lockFile(path string) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package s3server
+package gotool
 
 // lockFile does nothing here: concurrent builds may both run, and the rename into
 // place still keeps every reader from seeing half a binary.
