@@ -8,6 +8,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,13 +42,19 @@ const (
 
 // uppyConfig: JWT users upload under users/{subject}/, the sign-on proxy's users under
 // people/{subject}/; both with a size limit and a list of types, and an upload location
-// inside the grant.
+// inside the grant. JWT users with the claim plan: free upload under free/{subject}/,
+// a grant without limits.
 func uppyConfig(s *s3server.Server, iss *testenv.OIDCIssuer, origin string) string {
 	grant := func(prefix string) string {
 		return fmt.Sprintf(`[{bucket: %s, prefixes: [%q], methods: [PUT, GET], max_ttl: 1h, max_content_length: %d,
         content_types: ["text/plain", "application/octet-stream", "image/*"]}]`, bucketUppy, prefix, uppyMax)
 	}
-	return testConfig(`  - name: web-users
+	return testConfig(`  - name: web-free
+    match:
+      - {issuer: web, claims: {plan: free}}
+    grants: [{bucket: `+bucketUppy+`, prefixes: ["free/"], methods: [PUT], max_ttl: 1h}]
+    uploads: {bucket: `+bucketUppy+`, prefix: "free/{subject}/"}
+  - name: web-users
     match:
       - {issuer: web}
     grants: `+grant("users/{subject}/")+`
@@ -197,10 +205,11 @@ func TestUppy(t *testing.T) {
 	small := bytes.Repeat([]byte("presignd signs for Uppy.\n"), 200)
 	big := randomBytes(t, 12*mib+5) // three parts of the plugin's 5 MiB
 	huge := randomBytes(t, uppyMax+1)
+	page := []byte("<!doctype html><title>not allowed</title>")
 	files := []string{
 		file("small.txt", small),
 		file("big.bin", big),
-		file("page.html", []byte("<!doctype html><title>not allowed</title>")),
+		file("page.html", page),
 		file("huge.bin", huge),
 	}
 
@@ -228,6 +237,13 @@ func TestUppy(t *testing.T) {
 				"page.html": {`content type "text/html" is not allowed`},
 				"huge.bin":  {"EntityTooLarge"}, // S3 holds the POST to the policy's content-length-range
 			},
+		},
+		{
+			name: "signRequest mode with multipart, under a grant without limits",
+			pageURL: site.URL + "/index.html#" + url.Values{"mode": {"sign"}, "server": {p.URL},
+				"token": {iss.Token("bob", testenv.TokenClaim("plan", "free"))}, "multipartAbove": {fmt.Sprint(5 * mib)}}.Encode(),
+			prefix: "free/bob/", keyed: true,
+			want: map[string]stored{"small.txt": {small, 0}, "big.bin": {big, 3}, "page.html": {page, 0}, "huge.bin": {huge, 4}},
 		},
 		{
 			name: "companionEndpoint mode behind the sign-on proxy",
@@ -290,8 +306,8 @@ func TestUppy(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if all, err := s.Client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucketUppy)}); err != nil || len(all.Contents) != 4 {
-		t.Errorf("the bucket holds %d objects (error %v), want the 4 uploads", len(all.Contents), err)
+	if all, err := s.Client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucketUppy)}); err != nil || len(all.Contents) != 8 {
+		t.Errorf("the bucket holds %d objects (error %v), want the 8 uploads", len(all.Contents), err)
 	}
 	if listed, err := s.Client().ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucketUppy)}); err != nil || len(listed.Uploads) != 0 {
 		t.Errorf("S3 holds %d multipart uploads (error %v), want none", len(listed.Uploads), err)
@@ -335,4 +351,91 @@ func checkStored(t *testing.T, s *s3server.Server, key string, want []byte, part
 	if multipart := strings.Contains(etag, "-"); (parts > 0) != multipart || parts > 0 && !strings.HasSuffix(etag, fmt.Sprintf("-%d", parts)) {
 		t.Errorf("%s: ETag %q, want one of an upload in %d parts (0: one request)", key, etag, parts)
 	}
+}
+
+// TestUppySignedMultipartCalls makes each multipart call of signRequest mode with the
+// URL presignd signs, the way the plugin does, against versitygw: create, upload a
+// part, list the parts, complete; and create, abort.
+func TestUppySignedMultipartCalls(t *testing.T) {
+	t.Parallel()
+	s := s3server.Start(t)
+	s.CreateBucket(t, bucketUppy)
+	iss := testenv.NewOIDCIssuer(t)
+	p := startPresignd(t, uppyConfig(s, iss, "http://127.0.0.1:1"))
+	token := iss.Token("carol", testenv.TokenClaim("plan", "free"))
+
+	// call asks presignd to sign req and makes the call with body, as the plugin would.
+	call := func(req map[string]any, contentType string, body []byte) (signed uppySignedURL, status int, answer []byte) {
+		t.Helper()
+		st, _, b := p.post(t, token, "/v1/uppy/sign", req)
+		if st != http.StatusOK {
+			t.Fatalf("signing %v: got %d %s", req, st, b)
+		}
+		if err := json.Unmarshal(b, &signed); err != nil {
+			t.Fatal(err)
+		}
+		r, err := http.NewRequest(req["method"].(string), signed.URL, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if contentType != "" {
+			r.Header.Set("Content-Type", contentType)
+		}
+		resp, err := httpClient.Do(r)
+		if err != nil {
+			t.Fatalf("%s: %v", req["method"], err)
+		}
+		defer resp.Body.Close()
+		answer, _ = io.ReadAll(resp.Body)
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("%v with the signed URL: S3 answered %d %s", req, resp.StatusCode, answer)
+		}
+		if etag := resp.Header.Get("ETag"); etag != "" {
+			signed.ETag = etag
+		}
+		return signed, resp.StatusCode, answer
+	}
+	var initiated struct {
+		UploadID string `xml:"UploadId"`
+	}
+	created, _, body := call(map[string]any{"method": "POST", "key": "../calls.bin"}, "application/octet-stream", nil)
+	if err := xml.Unmarshal(body, &initiated); err != nil || initiated.UploadID == "" || created.Key != "free/carol/calls.bin" {
+		t.Fatalf("create: key %q, answer %s (%v)", created.Key, body, err)
+	}
+	data := randomBytes(t, 5*mib+17)
+	part, _, _ := call(map[string]any{"method": "PUT", "key": created.Key, "uploadId": initiated.UploadID, "partNumber": 1}, "", data)
+	_, _, body = call(map[string]any{"method": "GET", "key": created.Key, "uploadId": initiated.UploadID}, "", nil)
+	var listed struct {
+		Parts []struct {
+			PartNumber int
+			ETag       string
+			Size       int64
+		} `xml:"Part"`
+	}
+	if err := xml.Unmarshal(body, &listed); err != nil || len(listed.Parts) != 1 || listed.Parts[0].Size != int64(len(data)) || listed.Parts[0].ETag != part.ETag {
+		t.Fatalf("list parts: got %+v (%v) from %s, want part 1 of %d bytes, ETag %s", listed, err, body, len(data), part.ETag)
+	}
+	complete := fmt.Sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part></CompleteMultipartUpload>", part.ETag)
+	call(map[string]any{"method": "POST", "key": created.Key, "uploadId": initiated.UploadID}, "application/xml", []byte(complete))
+	checkStored(t, s, created.Key, data, 1)
+
+	_, _, body = call(map[string]any{"method": "POST", "key": "dropped.bin"}, "", nil)
+	if err := xml.Unmarshal(body, &initiated); err != nil {
+		t.Fatal(err)
+	}
+	_, status, _ := call(map[string]any{"method": "DELETE", "key": "free/carol/dropped.bin", "uploadId": initiated.UploadID}, "", nil)
+	if status != http.StatusNoContent {
+		t.Errorf("abort: got %d, want 204", status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if listed, err := s.Client().ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucketUppy)}); err != nil || len(listed.Uploads) != 0 {
+		t.Errorf("S3 holds %d multipart uploads (error %v), want none", len(listed.Uploads), err)
+	}
+}
+
+type uppySignedURL struct {
+	URL  string `json:"url"`
+	Key  string `json:"key"`
+	ETag string `json:"-"`
 }

@@ -5,15 +5,17 @@
 //   mode=companion  companionEndpoint mode: Companion's S3 routes at `server`/v1/uppy/s3.
 //                   The plugin sends them no header of the app's, so presignd must be on
 //                   this page's origin behind the sign-on proxy (server defaults to it).
-//   multipartAbove  companion mode: files larger than this many bytes go multipart
-//                   (default 100 MiB, as the plugin's).
+//   multipartAbove  files larger than this many bytes go multipart. companion mode:
+//                   default 100 MiB, as the plugin's. sign mode: default never, as
+//                   presignd signs multipart there only under a grant that limits
+//                   neither size nor type; set it when yours is such a grant.
 import { AwsS3, Dashboard, Uppy } from './dist/uppy.js'
 
 const params = new URLSearchParams(location.hash.slice(1))
 const mode = params.get('mode') || 'sign'
 const server = (params.get('server') || location.origin).replace(/\/$/, '')
 const token = params.get('token') || ''
-const multipartAbove = Number(params.get('multipartAbove') || 100 * 1024 * 1024)
+const multipartAbove = Number(params.get('multipartAbove') || (mode === 'companion' ? 100 * 1024 * 1024 : Infinity))
 
 document.getElementById('settings').textContent = `mode ${mode}, presignd at ${server}`
 
@@ -46,9 +48,10 @@ if (mode === 'companion') {
     shouldUseMultipart: (file) => file.size > multipartAbove,
   })
 } else {
-  // presignd signs no multipart upload in signRequest mode (the plugin would create and
-  // complete it unchecked): every file goes in one POST, up to 5 GiB.
-  uppy.use(AwsS3, { signRequest, shouldUseMultipart: false })
+  // In signRequest mode the plugin would create and complete a multipart upload
+  // itself, unchecked, so presignd refuses it under a grant with a size or type limit:
+  // every file goes in one POST (up to 5 GiB) unless multipartAbove says otherwise.
+  uppy.use(AwsS3, { signRequest, shouldUseMultipart: (file) => file.size > multipartAbove })
 }
 
 // What happened, for whoever drives the page (the browser tests read it).

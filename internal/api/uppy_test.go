@@ -286,3 +286,62 @@ func TestUppyCompanionMultipartErrors(t *testing.T) {
 		wantUppyProblem(t, get(base+q, reportsToken), 502, "s3_error", "")
 	})
 }
+
+// Under a grant that limits neither size nor type, signRequest mode signs the
+// plugin's own multipart calls.
+func TestUppySignMultipart(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	sign := func(body string) (result, uppySigned, *url.URL) {
+		t.Helper()
+		r := f.postTo(t, "/v1/uppy/sign", widgetToken, body)
+		got := decodeOK[uppySigned](t, r)
+		u, err := url.Parse(got.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Query().Get("X-Amz-Signature") == "" || u.Query().Get("X-Amz-SignedHeaders") != "host" {
+			t.Errorf("URL %s: want a signature of Host only", u.Redacted())
+		}
+		if len(r.audit) != 1 || r.audit[0].str("operation") != "uppy_sign" || r.audit[0].str("outcome") != "issued" {
+			t.Errorf("audit: got %v, want one issued uppy_sign line", r.audit)
+		}
+		return r, got, u
+	}
+	const key = "drop/widget/0d6c-film.mov"
+	_, created, u := sign(`{"method":"POST","key":"../0d6c-film.mov"}`)
+	if created.Key != key || u.Path != "/media/"+key || !u.Query().Has("uploads") || u.Query().Get("X-Amz-Expires") != "900" {
+		t.Errorf("create: got key %q URL %s, want %q, ?uploads and the grant's 15 minutes", created.Key, u.Redacted(), key)
+	}
+	_, part, u := sign(`{"method":"PUT","key":"` + key + `","uploadId":"s3-id+/=","partNumber":7}`)
+	if u.Query().Get("uploadId") != "s3-id+/=" || u.Query().Get("partNumber") != "7" || part.Key != "" || len(part.Headers) != 0 {
+		t.Errorf("part: got %s key %q headers %v", u.Redacted(), part.Key, part.Headers)
+	}
+	for _, m := range []string{"GET", "POST", "DELETE"} {
+		_, got, u := sign(`{"method":"` + m + `","key":"` + key + `","uploadId":"s3-id","expiresIn":60}`)
+		if u.Query().Get("uploadId") != "s3-id" || u.Query().Has("uploads") || got.Key != "" || u.Query().Get("X-Amz-Expires") != "60" {
+			t.Errorf("%s: got %s key %q", m, u.Redacted(), got.Key)
+		}
+	}
+	for name, tt := range map[string]struct {
+		body         string
+		status       int
+		code, reason string
+	}{
+		"part outside the location":     {`{"method":"PUT","key":"drop/other/a","uploadId":"x","partNumber":1}`, 403, "forbidden", "prefix_not_allowed"},
+		"complete at a dot segment":     {`{"method":"POST","key":"drop/widget/../x","uploadId":"x"}`, 403, "forbidden", "prefix_not_allowed"},
+		"the location itself":           {`{"method":"GET","key":"drop/widget/","uploadId":"x"}`, 403, "forbidden", "prefix_not_allowed"},
+		"part number zero":              {`{"method":"PUT","key":"drop/widget/a","uploadId":"x","partNumber":0}`, 400, "invalid_request", ""},
+		"part number above 10000":       {`{"method":"PUT","key":"drop/widget/a","uploadId":"x","partNumber":10001}`, 400, "invalid_request", ""},
+		"part without uploadId":         {`{"method":"PUT","key":"drop/widget/a","partNumber":1}`, 400, "invalid_request", ""},
+		"put with uploadId, no part":    {`{"method":"PUT","key":"drop/widget/a","uploadId":"x"}`, 400, "invalid_request", ""},
+		"empty uploadId":                {`{"method":"DELETE","key":"drop/widget/a","uploadId":""}`, 400, "invalid_request", ""},
+		"uploadId with a line break":    {`{"method":"DELETE","key":"drop/widget/a","uploadId":"a\nb"}`, 400, "invalid_request", ""},
+		"part number on a GET":          {`{"method":"GET","key":"drop/widget/a","uploadId":"x","partNumber":1}`, 400, "invalid_request", ""},
+		"uploadId not a string":         {`{"method":"GET","key":"drop/widget/a","uploadId":5}`, 400, "invalid_request", ""},
+		"create at a name with no name": {`{"method":"POST","key":"./"}`, 400, "invalid_key", ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			wantUppyProblem(t, f.postTo(t, "/v1/uppy/sign", widgetToken, tt.body), tt.status, tt.code, tt.reason)
+		})
+	}
+}
