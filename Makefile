@@ -10,6 +10,7 @@ VERSITYGW   := $(CURDIR)/.cache/versitygw-v1.8.0
 # Relative, so that `make .cache/oauth2-proxy-v7.15.6` names the rule.
 OAUTH2PROXY_VERSION := v7.15.6
 OAUTH2PROXY := .cache/oauth2-proxy-$(OAUTH2PROXY_VERSION)
+UPPY        := examples/uppy/dist/uppy.js
 # Go modules to vet: the service, and the nested test-support module with code of its
 # own (test/tools and test/tools/oauth2-proxy only pin programs, behind a build tag).
 MODULES     := . deploy/test
@@ -37,9 +38,14 @@ test: test-deps lint
 unit:
 	$(GO) test -count=1 $$($(GO) list ./internal/... ./client/... | grep -v /internal/testenv)
 
-## test-deps: install the test tools (Debian packages when missing, versitygw and oauth2-proxy into .cache/)
-test-deps: $(VERSITYGW) $(OAUTH2PROXY)
+## test-deps: install the test tools (Debian packages when missing, versitygw and oauth2-proxy into .cache/, examples/uppy's npm packages and bundle)
+test-deps: $(VERSITYGW) $(OAUTH2PROXY) $(UPPY)
 	./scripts/install-test-deps.sh
+
+# examples/uppy: Uppy from npm, exactly as package-lock.json pins it, bundled for the
+# page (and the browser tests) by esbuild. No install scripts run.
+$(UPPY): examples/uppy/package.json examples/uppy/package-lock.json examples/uppy/src/uppy.js
+	cd examples/uppy && npm ci --ignore-scripts --no-audit --no-fund && npm run build
 
 $(VERSITYGW): test/tools/go.mod test/tools/go.sum
 	mkdir -p $(dir $@)
