@@ -19,7 +19,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export PRESIGND_VERSITYGW := $(VERSITYGW)
 export PRESIGND_OAUTH2_PROXY := $(CURDIR)/$(OAUTH2PROXY)
 
-.PHONY: run build test test-deps lint unit image loadtest surge clean
+.PHONY: run build test test-deps lint unit image loadtest surge clean uppy-demo
 
 ## run: run presignd on the embedded development config (127.0.0.1:8080, token dev-token)
 run:
@@ -28,6 +28,10 @@ run:
 ## build: build bin/presignd
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/presignd ./cmd/presignd
+
+## uppy-demo: examples/uppy on loopback: versitygw, a local OIDC issuer, presignd and Uppy's Dashboard (prints the URLs to open)
+uppy-demo: $(VERSITYGW) $(UPPY) build
+	$(GO) run ./examples/uppy/demo -versitygw $(VERSITYGW) -presignd bin/presignd -page examples/uppy
 
 ## test: lint and run every test of every module, installing what the tests need
 test: test-deps lint
