@@ -193,3 +193,13 @@ func BenchmarkBatch100(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/item")
 	b.SetBytes(int64(len(body)))
 }
+
+const perfPostBody = `{"bucket":"media","key":"uploads/2026/avatar.png","content_type":"image/png","max_content_length":1048576,"expires_in":600}`
+
+// BenchmarkPresignPost measures one POST /v1/presign/post (a browser form policy)
+// through the whole handler. Profile with
+//
+//	go test ./internal/api -run '^$' -bench '^BenchmarkPresignPost$' -cpuprofile cpu.out
+func BenchmarkPresignPost(b *testing.B) {
+	servePOST(b, newPerfServer(b, io.Discard, nil).Handler(true), "/v1/presign/post", perfPostBody, perfToken)
+}
