@@ -15,7 +15,7 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 	values := []jsonAppender{
 		&postResponse{},
 		&postResponse{URL: "https://media.s3.eu-west-1.amazonaws.com/", Key: "uploads/x.png",
-			Fields: map[string]string{"key": "uploads/x.png", "policy": "eyJ9", "X-Amz-Signature": "ab", "Content-Type": "image/png"},
+			Fields:    map[string]string{"key": "uploads/x.png", "policy": "eyJ9", "X-Amz-Signature": "ab", "Content-Type": "image/png"},
 			ExpiresAt: at, ExpiresIn: 600, CappedBy: "policy"},
 		&postResponse{URL: odd, Key: odd, Fields: map[string]string{odd: odd}, ExpiresAt: at.In(time.FixedZone("x", 3600)), ExpiresIn: -1},
 		&multipartPartsResponse{},
