@@ -302,7 +302,7 @@ func (s *Server) openUploadRequest(c *caller, bucket, key exactString, uploadID 
 		return uploadHandle{}, err
 	}
 	e.bucket, e.key = bucket.Value, key.Value
-	return openUpload(s.uploadKey, uploadID, c.name, e.bucket, e.key)
+	return s.uploads.open(s.uploadKey, uploadID, c.name, e.bucket, e.key)
 }
 
 func requireBucketKey(bucket, key exactString) error {

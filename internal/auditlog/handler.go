@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
+	"time"
 )
 
 // Handler is a slog.Handler that writes JSON lines, formatted exactly as
@@ -52,6 +54,16 @@ func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool {
 
 // Handle writes r as one JSON line and returns once it has been written.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	if h.plain() {
+		bp := linePool.Get().(*[]byte)
+		if b, ok := appendRecord((*bp)[:0], r); ok {
+			_, err := h.w.Write(b) // Write copies b into its batch
+			*bp = b
+			linePool.Put(bp)
+			return err
+		}
+		linePool.Put(bp)
+	}
 	jh := h.pool.Get().(slog.Handler)
 	err := jh.Handle(ctx, r)
 	h.pool.Put(jh)
@@ -79,4 +91,79 @@ func (h *Handler) derive(f func(slog.Handler) slog.Handler) *Handler {
 	h2.with = append(h.with[:len(h.with):len(h.with)], f)
 	h2.pool = h2.newPool()
 	return h2
+}
+
+// plain reports whether h formats records exactly as appendRecord does: no attributes
+// or groups added by With, no source, no attributes rewritten.
+func (h *Handler) plain() bool {
+	return len(h.with) == 0 && !h.opts.AddSource && h.opts.ReplaceAttr == nil
+}
+
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// appendRecord appends r as slog.JSONHandler formats it, for the records of the
+// audit log: string and integer attributes whose text needs no escaping. It reports
+// false, having appended a part of the line, for any other record, which the
+// JSONHandler then formats; TestAppendRecordMatchesJSONHandler holds the two to the
+// same bytes. It takes less than half the JSONHandler's time (BenchmarkFormat).
+func appendRecord(b []byte, r slog.Record) ([]byte, bool) {
+	b = append(b, '{')
+	if !r.Time.IsZero() {
+		if y := r.Time.Year(); y < 0 || y >= 10000 {
+			return b, false
+		}
+		b = append(b, `"time":"`...)
+		b = r.Time.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `",`...)
+	}
+	level := r.Level.String()
+	if !plainString(level) || !plainString(r.Message) {
+		return b, false
+	}
+	b = append(b, `"level":"`...)
+	b = append(b, level...)
+	b = append(b, `","msg":"`...)
+	b = append(b, r.Message...)
+	b = append(b, '"')
+	ok := true
+	r.Attrs(func(a slog.Attr) bool {
+		if !plainString(a.Key) || a.Key == "" {
+			ok = false
+			return false
+		}
+		switch v := a.Value; v.Kind() {
+		case slog.KindString:
+			if s := v.String(); plainString(s) {
+				b = append(b, `,"`...)
+				b = append(b, a.Key...)
+				b = append(b, `":"`...)
+				b = append(b, s...)
+				b = append(b, '"')
+				return true
+			}
+		case slog.KindInt64:
+			b = append(b, `,"`...)
+			b = append(b, a.Key...)
+			b = append(b, `":`...)
+			b = strconv.AppendInt(b, v.Int64(), 10)
+			return true
+		}
+		ok = false
+		return false
+	})
+	if !ok {
+		return b, false
+	}
+	return append(b, "}\n"...), true
+}
+
+// plainString reports whether s is JSON string text as it is: printable ASCII
+// without quotes or backslashes.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
