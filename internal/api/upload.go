@@ -57,15 +57,7 @@ func (res *postResponse) appendJSON(b []byte) []byte {
 	b = appendJSONString(b, res.Key)
 	b = append(b, `,"fields":`...)
 	b = appendJSONHeaders(b, res.Fields)
-	b = append(b, `,"expires_at":`...)
-	b = appendJSONTime(b, res.ExpiresAt)
-	b = append(b, `,"expires_in":`...)
-	b = strconv.AppendInt(b, res.ExpiresIn, 10)
-	if res.CappedBy != "" {
-		b = append(b, `,"capped_by":`...)
-		b = appendJSONString(b, res.CappedBy)
-	}
-	return append(b, '}')
+	return appendJSONExpiry(b, res.ExpiresAt, res.ExpiresIn, res.CappedBy)
 }
 
 // presignPost signs a browser form upload. The policy always fixes the whole key:
@@ -239,15 +231,7 @@ func (res *multipartPartsResponse) appendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
-	b = append(b, `,"expires_at":`...)
-	b = appendJSONTime(b, res.ExpiresAt)
-	b = append(b, `,"expires_in":`...)
-	b = strconv.AppendInt(b, res.ExpiresIn, 10)
-	if res.CappedBy != "" {
-		b = append(b, `,"capped_by":`...)
-		b = appendJSONString(b, res.CappedBy)
-	}
-	return append(b, '}')
+	return appendJSONExpiry(b, res.ExpiresAt, res.ExpiresIn, res.CappedBy)
 }
 
 type completedPart struct {
