@@ -13,7 +13,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -221,18 +220,4 @@ func (b *browser) recordNavigations(t *testing.T) *syncbuf.Buffer {
 		t.Fatalf("listening to the tab's requests: %v", err)
 	}
 	return out
-}
-
-// screenshotTo saves the page as a PNG at path.
-func (b *browser) screenshotTo(t *testing.T, path string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/app"
+	"github.com/presignd/presignd/internal/auditlog"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/signer/s3signer"
 	"github.com/presignd/presignd/internal/ui"
@@ -54,7 +55,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	// Log lines, the audit lines among them, are written with group commit: a request
+	// still waits for its own line to be written, but concurrent requests share one
+	// write.
+	logOut := auditlog.NewWriter(stderr, 0)
+	log := slog.New(auditlog.NewHandler(logOut, nil))
 	if getenv("GOGC") == "" {
 		// The heap stays small (about 25 MiB under full load); trading a few MiB for
 		// half the collections is worth about 10% of throughput.
@@ -107,7 +112,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := waitForStop(ctx, sigs, errc, onHangup, log); err != nil {
 		return err
 	}
-	return drain(srv, parts.cfg, l.servers, log)
+	if err := drain(srv, parts.cfg, l.servers, log); err != nil {
+		// Requests still in flight keep writing their lines until the process exits.
+		return err
+	}
+	return logOut.Close()
 }
 
 // loadServeConfig loads the config serve runs on: the embedded development config with

@@ -583,21 +583,29 @@ func (pg *page) expiryOptions(t *testing.T) []int {
 // and also at $PRESIGND_UI_SCREENSHOT when that is set, and logs where.
 func (b *browser) saveScreenshot(t *testing.T, name string) {
 	t.Helper()
+	paths := []string{filepath.Join(t.TempDir(), name+".png")}
+	if extra := os.Getenv("PRESIGND_UI_SCREENSHOT"); extra != "" {
+		paths = append(paths, extra)
+	}
+	b.screenshotTo(t, paths...)
+	for _, path := range paths {
+		t.Logf("screenshot of the share page: %s", path)
+	}
+}
+
+// screenshotTo saves the whole page as a PNG at each path.
+func (b *browser) screenshotTo(t *testing.T, paths ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	paths := []string{filepath.Join(t.TempDir(), name+".png")}
-	if extra := os.Getenv("PRESIGND_UI_SCREENSHOT"); extra != "" {
-		paths = append(paths, extra)
-	}
 	for _, path := range paths {
 		if err := os.WriteFile(path, png, 0o644); err != nil {
 			t.Fatalf("saving the screenshot: %v", err)
 		}
-		t.Logf("screenshot of the share page: %s", path)
 	}
 }
 

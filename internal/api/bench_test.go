@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/presignd/presignd/internal/api"
+	"github.com/presignd/presignd/internal/auditlog"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/signer/s3signer"
 	"github.com/presignd/presignd/internal/testenv"
@@ -51,7 +52,7 @@ clients:
 }
 
 // newPerfServer is a real api.Server with the real signer and static credentials (the
-// AWS documentation example key pair), logging JSON lines to logs. A nil now is the
+// AWS documentation example key pair), logging JSON lines to logs as serve does. A nil now is the
 // wall clock.
 func newPerfServer(tb testing.TB, logs io.Writer, now func() time.Time) *api.Server {
 	tb.Helper()
@@ -72,7 +73,7 @@ func newPerfServer(tb testing.TB, logs io.Writer, now func() time.Time) *api.Ser
 	}
 	srv, err := api.New(api.Options{
 		Runtime: runtimeOf(tb, cfg, sg),
-		Logger:  slog.New(slog.NewJSONHandler(logs, nil)),
+		Logger:  slog.New(auditlog.NewHandler(auditlog.NewWriter(logs, 0), nil)), // as serve logs
 		Now:     now,
 		Build:   api.BuildInfo{Version: "bench", Revision: "bench", GoVersion: "bench"},
 	})
@@ -192,4 +193,14 @@ func BenchmarkBatch100(b *testing.B) {
 	servePOST(b, h, "/v1/presign/batch", body, perfToken)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/item")
 	b.SetBytes(int64(len(body)))
+}
+
+const perfPostBody = `{"bucket":"media","key":"uploads/2026/avatar.png","content_type":"image/png","max_content_length":1048576,"expires_in":600}`
+
+// BenchmarkPresignPost measures one POST /v1/presign/post (a browser form policy)
+// through the whole handler. Profile with
+//
+//	go test ./internal/api -run '^$' -bench '^BenchmarkPresignPost$' -cpuprofile cpu.out
+func BenchmarkPresignPost(b *testing.B) {
+	servePOST(b, newPerfServer(b, io.Discard, nil).Handler(true), "/v1/presign/post", perfPostBody, perfToken)
 }

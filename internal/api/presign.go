@@ -621,6 +621,20 @@ func appendPresignResponse(b []byte, res *presignResponse) []byte {
 	return append(b, '}')
 }
 
+// appendJSONExpiry appends the members that end the upload answers, expires_at,
+// expires_in and capped_by when set, and closes the object.
+func appendJSONExpiry(b []byte, at time.Time, in int64, cappedBy string) []byte {
+	b = append(b, `,"expires_at":`...)
+	b = appendJSONTime(b, at)
+	b = append(b, `,"expires_in":`...)
+	b = strconv.AppendInt(b, in, 10)
+	if cappedBy != "" {
+		b = append(b, `,"capped_by":`...)
+		b = appendJSONString(b, cappedBy)
+	}
+	return append(b, '}')
+}
+
 // appendJSONHeaders appends a string map with its keys sorted, as encoding/json does.
 func appendJSONHeaders(b []byte, h map[string]string) []byte {
 	if h == nil {

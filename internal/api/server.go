@@ -120,6 +120,7 @@ type Server struct {
 	metrics   *metrics
 	registry  *prometheus.Registry
 	uploadKey []byte
+	uploads   uploadCache
 	state     atomic.Pointer[state]
 	draining  atomic.Bool
 	inFlight  atomic.Int64 // weighted /v1 requests being served

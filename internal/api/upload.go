@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +48,16 @@ type postResponse struct {
 	ExpiresAt time.Time         `json:"expires_at"`
 	ExpiresIn int64             `json:"expires_in"`
 	CappedBy  string            `json:"capped_by,omitempty"`
+}
+
+func (res *postResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"url":`...)
+	b = appendJSONString(b, res.URL)
+	b = append(b, `,"key":`...)
+	b = appendJSONString(b, res.Key)
+	b = append(b, `,"fields":`...)
+	b = appendJSONHeaders(b, res.Fields)
+	return appendJSONExpiry(b, res.ExpiresAt, res.ExpiresIn, res.CappedBy)
 }
 
 // presignPost signs a browser form upload. The policy always fixes the whole key:
@@ -195,6 +206,34 @@ type multipartPartsResponse struct {
 	CappedBy  string    `json:"capped_by,omitempty"`
 }
 
+func (res *multipartPartsResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"parts":`...)
+	if res.Parts == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range res.Parts {
+			p := &res.Parts[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"part_number":`...)
+			b = strconv.AppendInt(b, int64(p.PartNumber), 10)
+			b = append(b, `,"url":`...)
+			b = appendJSONString(b, p.URL)
+			if p.Size != 0 {
+				b = append(b, `,"size":`...)
+				b = strconv.AppendInt(b, p.Size, 10)
+			}
+			b = append(b, `,"headers":`...)
+			b = appendJSONHeaders(b, p.Headers)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return appendJSONExpiry(b, res.ExpiresAt, res.ExpiresIn, res.CappedBy)
+}
+
 type completedPart struct {
 	PartNumber int32  `json:"part_number"`
 	ETag       string `json:"etag"`
@@ -247,7 +286,7 @@ func (s *Server) openUploadRequest(c *caller, bucket, key exactString, uploadID 
 		return uploadHandle{}, err
 	}
 	e.bucket, e.key = bucket.Value, key.Value
-	return openUpload(s.uploadKey, uploadID, c.name, e.bucket, e.key)
+	return s.uploads.open(s.uploadKey, uploadID, c.name, e.bucket, e.key)
 }
 
 func requireBucketKey(bucket, key exactString) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"sync"
 
 	"github.com/presignd/presignd/internal/signer"
 )
@@ -50,9 +51,20 @@ func uploadMAC(key []byte, payload string) []byte {
 	return m.Sum(nil)
 }
 
-// openUpload checks an upload_id and that it belongs to this client, bucket and key.
-func openUpload(key []byte, id, client, bucket, objectKey string) (uploadHandle, error) {
-	bad := errorf(CodeInvalidRequest, "upload_id is not one presignd issued for this bucket and key")
+// errUploadID is the answer to an upload_id that is not one presignd issued for the
+// request's client, bucket and key.
+func errUploadID() *Error {
+	return errorf(CodeInvalidRequest, "upload_id is not one presignd issued for this bucket and key")
+}
+
+// belongsTo reports whether the upload is this client's, for this bucket and key.
+func (h *uploadHandle) belongsTo(client, bucket, objectKey string) bool {
+	return h.Client == client && h.Bucket == bucket && h.Key == objectKey
+}
+
+// verifyUpload checks that presignd sealed an upload_id with key, and opens it.
+func verifyUpload(key []byte, id string) (uploadHandle, error) {
+	bad := errUploadID()
 	rest, ok := strings.CutPrefix(id, uploadHandleVersion)
 	if !ok {
 		if strings.HasPrefix(id, "v1.") {
@@ -74,7 +86,7 @@ func openUpload(key []byte, id, client, bucket, objectKey string) (uploadHandle,
 		return uploadHandle{}, bad
 	}
 	var h uploadHandle
-	if err := json.Unmarshal(body, &h); err != nil || h.Client != client || h.Bucket != bucket || h.Key != objectKey {
+	if err := json.Unmarshal(body, &h); err != nil {
 		return uploadHandle{}, bad
 	}
 	if h.ContentLength >= 0 {
@@ -83,4 +95,51 @@ func openUpload(key []byte, id, client, bucket, objectKey string) (uploadHandle,
 		}
 	}
 	return h, nil
+}
+
+// uploadCache remembers the upload_ids verified lately, so that the part URL calls of
+// an upload, many per upload, skip the MAC and the decoding (15% of their CPU). An id
+// is cached only once verified, under the one upload key a Server has; what it opens
+// to is checked against each request as it would be. It holds at most
+// uploadCacheBytes of ids and forgets them all when full.
+type uploadCache struct {
+	mu    sync.Mutex
+	m     map[string]uploadHandle
+	bytes int
+}
+
+const (
+	uploadCacheBytes = 4 << 20
+	// uploadCacheEntry is what an entry costs besides its id and key.
+	uploadCacheEntry = 256
+)
+
+func (c *uploadCache) open(key []byte, id, client, bucket, objectKey string) (uploadHandle, error) {
+	c.mu.Lock()
+	h, ok := c.m[id]
+	c.mu.Unlock()
+	if !ok {
+		var err error
+		if h, err = verifyUpload(key, id); err != nil {
+			return uploadHandle{}, err
+		}
+		c.put(id, h)
+	}
+	if !h.belongsTo(client, bucket, objectKey) {
+		return uploadHandle{}, errUploadID()
+	}
+	return h, nil
+}
+
+func (c *uploadCache) put(id string, h uploadHandle) {
+	size := len(id) + len(h.Key) + len(h.ContentType) + uploadCacheEntry
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || c.bytes+size > uploadCacheBytes {
+		c.m, c.bytes = make(map[string]uploadHandle), 0
+	}
+	if _, ok := c.m[id]; !ok {
+		c.m[id] = h
+		c.bytes += size
+	}
 }

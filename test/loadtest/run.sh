@@ -47,6 +47,10 @@ conns=${LOADTEST_CONNECTIONS:-64}
 read -r -a routes <<<"${LOADTEST_ROUTES:-get put post parts batch100 jwt-rs256 jwt-es256 proxy}"
 GO=${GO:-go}
 profile_dir=${LOADTEST_PROFILE:-}
+if [ -n "$profile_dir" ]; then
+	mkdir -p "$profile_dir"
+	profile_dir=$(cd "$profile_dir" && pwd)
+fi
 scripts=$PWD/test/loadtest
 versitygw=${PRESIGND_VERSITYGW:-$PWD/.cache/versitygw-v1.8.0}
 
@@ -288,7 +292,10 @@ for round in $(seq "$rounds"); do
 			profiling=$!
 		fi
 		load "$name" route.lua "$duration"
-		[ -n "$profiling" ] && wait "$profiling"
+		if [ -n "$profiling" ] && ! wait "$profiling"; then
+			echo "the CPU profile of $name could not be taken" >&2
+			exit 1
+		fi
 		R_RPS[$name]+=" $rps" R_CPU[$name]+=" $cpu"
 		printf '  round %d  %-10s %8.0f req/s   p50 %7.3f ms   p99 %7.3f ms   %7.1f us CPU/request\n' \
 			"$round" "$name" "$rps" "$p50" "$p99" "$cpu"

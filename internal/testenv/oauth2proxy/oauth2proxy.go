@@ -20,8 +20,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -139,22 +137,12 @@ func start(t testing.TB, bin string, o Options) (*Proxy, error) {
 		},
 		output: &syncbuf.Buffer{},
 	}
-	cmd := exec.Command(bin, p.Args...)
 	// Only what the process needs: no OAUTH2_PROXY_* settings leak in.
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir()}
-	cmd.Stdout, cmd.Stderr = p.output, p.output
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("running %s: %w", bin, err)
+	proc, err := testenv.StartProcess(bin, p.Args, p.output)
+	if err != nil {
+		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	stop := func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}
+	exited, stop := proc.Exited(), proc.Stop
 	if err := waitReady(exited, base+"/ping"); err != nil {
 		stop()
 		return nil, fmt.Errorf("%w; oauth2-proxy said: %s", err, testenv.ClipTail(p.output.String()))

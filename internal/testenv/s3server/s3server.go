@@ -19,7 +19,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -95,26 +94,16 @@ func start(t testing.TB, bin, data, versions string) (*Server, error) {
 	}
 	primary, public := "127.0.0.1:"+ports[0], "127.0.0.1:"+ports[1]
 	out := &syncbuf.Buffer{}
-	cmd := exec.Command(bin,
+	// Only what the process needs: no AWS_*, ROOT_* or VGW_* settings leak in.
+	proc, err := testenv.StartProcess(bin, []string{
 		"--access", testenv.AccessKeyID, "--secret", testenv.SecretAccessKey, "--region", Region,
 		"--port", primary, "--port", public,
 		"--health", healthPath, "--quiet",
-		"posix", "--versioning-dir", versions, data)
-	// Only what the process needs: no AWS_*, ROOT_* or VGW_* settings leak in.
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir()}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("running %s: %w", bin, err)
+		"posix", "--versioning-dir", versions, data}, out)
+	if err != nil {
+		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	stop := func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}
+	exited, stop := proc.Exited(), proc.Stop
 
 	s := &Server{
 		Endpoint:       "http://" + primary,
