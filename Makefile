@@ -10,6 +10,7 @@ VERSITYGW   := $(CURDIR)/.cache/versitygw-v1.8.0
 # Relative, so that `make .cache/oauth2-proxy-v7.15.6` names the rule.
 OAUTH2PROXY_VERSION := v7.15.6
 OAUTH2PROXY := .cache/oauth2-proxy-$(OAUTH2PROXY_VERSION)
+UPPY        := examples/uppy/dist/uppy.js
 # Go modules to vet: the service, and the nested test-support module with code of its
 # own (test/tools and test/tools/oauth2-proxy only pin programs, behind a build tag).
 MODULES     := . deploy/test
@@ -18,7 +19,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export PRESIGND_VERSITYGW := $(VERSITYGW)
 export PRESIGND_OAUTH2_PROXY := $(CURDIR)/$(OAUTH2PROXY)
 
-.PHONY: run build test test-deps lint unit image loadtest surge clean
+.PHONY: run build test test-deps lint unit image loadtest surge clean uppy-demo
 
 ## run: run presignd on the embedded development config (127.0.0.1:8080, token dev-token)
 run:
@@ -27,6 +28,10 @@ run:
 ## build: build bin/presignd
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/presignd ./cmd/presignd
+
+## uppy-demo: examples/uppy on loopback: versitygw, a local OIDC issuer, presignd and Uppy's Dashboard (prints the URLs to open)
+uppy-demo: $(VERSITYGW) $(UPPY) build
+	$(GO) run ./examples/uppy/demo -versitygw $(VERSITYGW) -presignd bin/presignd -page examples/uppy
 
 ## test: lint and run every test of every module, installing what the tests need
 test: test-deps lint
@@ -37,9 +42,14 @@ test: test-deps lint
 unit:
 	$(GO) test -count=1 $$($(GO) list ./internal/... ./client/... | grep -v /internal/testenv)
 
-## test-deps: install the test tools (Debian packages when missing, versitygw and oauth2-proxy into .cache/)
-test-deps: $(VERSITYGW) $(OAUTH2PROXY)
+## test-deps: install the test tools (Debian packages when missing, versitygw and oauth2-proxy into .cache/, examples/uppy's npm packages and bundle)
+test-deps: $(VERSITYGW) $(OAUTH2PROXY) $(UPPY)
 	./scripts/install-test-deps.sh
+
+# examples/uppy: Uppy from npm, exactly as package-lock.json pins it, bundled for the
+# page (and the browser tests) by esbuild. No install scripts run.
+$(UPPY): examples/uppy/package.json examples/uppy/package-lock.json examples/uppy/src/uppy.js
+	cd examples/uppy && npm ci --ignore-scripts --no-audit --no-fund && npm run build
 
 $(VERSITYGW): test/tools/go.mod test/tools/go.sum
 	mkdir -p $(dir $@)

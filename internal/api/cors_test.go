@@ -101,3 +101,34 @@ func TestCORS(t *testing.T) {
 		})
 	}
 }
+
+// TestCORSUppy: signRequest mode's cross-origin call is a POST with Authorization and
+// Content-Type, which the configured origins may make; Companion's routes, which the
+// plugin calls without credentials of the app's, are served same-origin only, so no
+// other method is allowed across origins.
+func TestCORSUppy(t *testing.T) {
+	h := newCORSServer(t)
+	preflight := func(origin, method, path string) http.Header {
+		r := httptest.NewRequest(http.MethodOptions, path, nil)
+		r.Header.Set("Origin", origin)
+		r.Header.Set("Access-Control-Request-Method", method)
+		r.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusNoContent {
+			t.Fatalf("preflight %s %s: got %d, want 204", method, path, w.Code)
+		}
+		return w.Header()
+	}
+	got := preflight("https://app.example.com", "POST", "/v1/uppy/sign")
+	if got.Get("Access-Control-Allow-Origin") != "https://app.example.com" || got.Get("Access-Control-Allow-Methods") != "POST" ||
+		!strings.Contains(strings.ToLower(got.Get("Access-Control-Allow-Headers")), "authorization") {
+		t.Errorf("preflight of /v1/uppy/sign from the configured origin: got %v", got)
+	}
+	if got := preflight("https://evil.example.com", "POST", "/v1/uppy/sign"); got.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("another origin got Access-Control-Allow-Origin %q", got.Get("Access-Control-Allow-Origin"))
+	}
+	if m := preflight("https://app.example.com", "DELETE", "/v1/uppy/s3/multipart/x").Get("Access-Control-Allow-Methods"); strings.Contains(m, "DELETE") {
+		t.Errorf("Access-Control-Allow-Methods %q allows DELETE across origins", m)
+	}
+}

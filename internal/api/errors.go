@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/presignd/presignd/internal/policy"
 )
@@ -31,6 +32,7 @@ const (
 	CodeS3Error                = "s3_error"
 	CodeOverloaded             = "overloaded"
 	CodeIdentityUnavailable    = "identity_unavailable"
+	CodeMultipartNotOffered    = "multipart_not_offered"
 )
 
 // problems is the one table of problem codes: each code's HTTP status and title.
@@ -56,6 +58,7 @@ var problems = map[string]struct {
 	CodeS3Error:                {http.StatusBadGateway, "S3 error"},
 	CodeOverloaded:             {http.StatusServiceUnavailable, "Overloaded"},
 	CodeIdentityUnavailable:    {http.StatusServiceUnavailable, "Identity provider unavailable"},
+	CodeMultipartNotOffered:    {http.StatusUnprocessableEntity, "Multipart not offered"},
 }
 
 // Error is an API error: what the client is told. The cause, when set, is logged and
@@ -97,6 +100,9 @@ type Problem struct {
 	Detail string `json:"detail"`
 	Code   string `json:"code"`
 	Reason string `json:"reason,omitempty"`
+	// Message repeats Detail on the Uppy routes (/v1/uppy/), where Uppy shows a
+	// 4xx answer's message to the user.
+	Message string `json:"message,omitempty"`
 }
 
 // asError turns any error into an API error. Errors it does not know become a
@@ -172,5 +178,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // as every other answer
-	_ = enc.Encode(e.problem())
+	p := e.problem()
+	if strings.HasPrefix(r.URL.Path, uppyPrefix) {
+		p.Message = p.Detail
+	}
+	_ = enc.Encode(p)
 }

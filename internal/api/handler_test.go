@@ -34,6 +34,7 @@ import (
 const (
 	reportsToken = "test-token-reports-6Q2vR8nT0xK4mW1zY7bC"
 	limitedToken = "test-token-limited-3H9pL5sD2fG8jK1qW4eR"
+	widgetToken  = "test-token-widget-8Jq2Lw5Zr7Vn3Xc1Bt6M"
 )
 
 // exampleSessionToken goes with testenv's example key pair where a test needs
@@ -53,8 +54,8 @@ func TestMain(m *testing.M) {
 // secrets are the strings that must never appear in a problem, a header or a log line.
 func secrets() []string {
 	return []string{
-		reportsToken, limitedToken,
-		config.HashToken(reportsToken), config.HashToken(limitedToken),
+		reportsToken, limitedToken, widgetToken,
+		config.HashToken(reportsToken), config.HashToken(limitedToken), config.HashToken(widgetToken),
 		testenv.AccessKeyID, testenv.SecretAccessKey, exampleSessionToken,
 		"X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token",
 	}

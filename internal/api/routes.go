@@ -35,6 +35,16 @@ func (s *Server) Handler(admin bool) http.Handler {
 		r.Method(http.MethodGet, objectsPrefix+"{bucket}/*", s.linkOperation(http.MethodGet).handler(s))
 		r.Method(http.MethodHead, objectsPrefix+"{bucket}/*", s.linkOperation(http.MethodHead).handler(s))
 		r.Method(http.MethodGet, "/v1/whoami", s.handleWhoami())
+		// Uppy's @uppy/aws-s3 plugin (uppy.go, uppy_companion.go): signRequest mode, and
+		// companionEndpoint mode on Companion's S3 routes.
+		r.Method(http.MethodPost, "/v1/uppy/sign", uppyOperation("uppy_sign", decodeJSONBody, s.uppySign).handler(s))
+		r.Method(http.MethodGet, "/v1/uppy/s3/params", uppyOperation("uppy_params", decodeUppyParams, s.uppyParams).handler(s))
+		r.Method(http.MethodPost, "/v1/uppy/s3/multipart", uppyOperation("uppy_multipart_create", decodeJSONBody, s.uppyCreate).handler(s))
+		r.Method(http.MethodGet, "/v1/uppy/s3/multipart/{uploadId}", uppyOperation("uppy_multipart_list", decodeUppyUploadOnly, s.uppyListParts).handler(s))
+		r.Method(http.MethodDelete, "/v1/uppy/s3/multipart/{uploadId}", uppyOperation("uppy_multipart_abort", decodeUppyUploadOnly, s.uppyAbort).handler(s))
+		r.Method(http.MethodGet, "/v1/uppy/s3/multipart/{uploadId}/batch", uppyOperation("uppy_multipart_batch", decodeUppyBatch, s.uppyBatch).handler(s))
+		r.Method(http.MethodGet, "/v1/uppy/s3/multipart/{uploadId}/{partNumber}", uppyOperation("uppy_multipart_part", decodeUppyPart, s.uppySignPart).handler(s))
+		r.Method(http.MethodPost, "/v1/uppy/s3/multipart/{uploadId}/complete", uppyOperation("uppy_multipart_complete", decodeUppyComplete, s.uppyComplete).handler(s))
 	})
 	// The share page: static and without data, so outside authentication (internal/ui).
 	r.Get("/ui", s.ui.ServeHTTP)

@@ -44,6 +44,7 @@ type urlSigner interface {
 	Presign(ctx context.Context, req signer.Request) (signer.Presigned, error)
 	PresignPost(ctx context.Context, req signer.PostRequest) (signer.PostPolicy, error)
 	PresignParts(ctx context.Context, req signer.PartRequest) ([]signer.PartURL, time.Time, error)
+	PresignUploadCall(ctx context.Context, req signer.UploadCallRequest) (signer.Presigned, error)
 }
 
 // multipartCalls are presignd's own calls to S3; they fail with *signer.S3Error.

@@ -99,6 +99,16 @@ type Client struct {
 	Match     []Match    `yaml:"match"`
 	RateLimit *RateLimit `yaml:"rate_limit"`
 	Grants    []Grant    `yaml:"grants"`
+	// Uploads is where browser upload widgets (Uppy, /v1/uppy) put the client's
+	// objects; it must sit inside one of its PUT grants.
+	Uploads *Uploads `yaml:"uploads"`
+}
+
+// Uploads is a client's upload location: a bucket and a prefix ending in "/", which
+// may hold placeholders like a grant prefix ({subject}, {claims.NAME}, {client}).
+type Uploads struct {
+	Bucket string `yaml:"bucket"`
+	Prefix string `yaml:"prefix"`
 }
 
 // RateLimit is a token bucket: rps tokens a second, up to burst at once.
@@ -288,6 +298,9 @@ func (c *Config) Policy() (*policy.Policy, error) {
 				pg.MaxContentLength = *g.MaxContentLength
 			}
 			pc.Grants[j] = pg
+		}
+		if u := cl.Uploads; u != nil {
+			pc.Uploads = &policy.UploadLocation{Bucket: u.Bucket, Prefix: u.Prefix}
 		}
 		clients[i] = pc
 	}

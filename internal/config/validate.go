@@ -117,7 +117,55 @@ func checkClients(p *Problems, c *Config) {
 		for j, g := range cl.Grants {
 			checkGrant(p, fmt.Sprintf("%s.grants[%d]", path, j), cl.Name, g)
 		}
+		if cl.Uploads != nil {
+			checkUploads(p, path+".uploads", cl)
+		}
 	}
+}
+
+// checkUploads checks a client's upload location: a valid bucket, a prefix ending in
+// "/" whose placeholders expand as a grant prefix's do, inside one of the client's PUT
+// grants. Containment is checked on the templates: a grant prefix template that starts
+// the upload prefix template covers it for every caller, as both are expanded with the
+// same one-segment values, and a grant prefix ends in "/" so no placeholder is cut.
+func checkUploads(p *Problems, path string, cl Client) {
+	u := cl.Uploads
+	ok := true
+	if u.Bucket == "" {
+		p.add(path+".bucket", "is required")
+		ok = false
+	} else if err := policy.ValidateBucket(u.Bucket); err != nil {
+		p.add(path+".bucket", "%s", detail(err))
+		ok = false
+	}
+	if u.Prefix == "" || !strings.HasSuffix(u.Prefix, "/") {
+		p.add(path+".prefix", "%q must end in \"/\" (uploads land below it)", u.Prefix)
+		return
+	}
+	exp, err := policy.Expand(u.Prefix, prefixAttributes(cl.Name, u.Prefix))
+	if err != nil {
+		p.add(path+".prefix", "%s", err)
+		return
+	}
+	if err := policy.ValidateKey(exp + "x"); err != nil {
+		p.add(path+".prefix", "%q can never start a valid key: %s", u.Prefix, detail(err))
+		return
+	}
+	if !ok {
+		return
+	}
+	for _, g := range cl.Grants {
+		if g.Bucket != u.Bucket || !contains(g.Methods, policy.MethodPut) {
+			continue
+		}
+		for _, gp := range g.Prefixes {
+			if strings.HasPrefix(u.Prefix, gp) {
+				return
+			}
+		}
+	}
+	p.add(path, "bucket %q prefix %q is not inside any of the client's PUT grants; "+
+		"add a grant with method PUT on that bucket and a prefix that starts it", u.Bucket, u.Prefix)
 }
 
 // checkClientName checks the name of clients[i]; seen holds the names of the clients

@@ -79,6 +79,9 @@ type Grant struct {
 type Client struct {
 	Name   string
 	Grants []Grant
+	// Uploads, when set, is where browser upload widgets (Uppy) put this client's
+	// objects; its prefix is a template like a grant prefix.
+	Uploads *UploadLocation
 }
 
 // Request is what a client asks for.
@@ -130,15 +133,20 @@ type Policy struct {
 	// templated holds the clients whose prefixes name caller attributes.
 	templated map[string]*templatedClient
 	callers   callerCache
+	// uploads holds each client's upload location template, when it has one.
+	uploads map[string]UploadLocation
 }
 
 // New builds a Policy: each client's grants are expanded with its attributes and
 // indexed. A prefix must be "" or end in "/" once expanded.
 func New(clients []Client) (*Policy, error) {
-	p := &Policy{clients: make(map[string]clientIndex, len(clients)), templated: map[string]*templatedClient{}}
+	p := &Policy{clients: make(map[string]clientIndex, len(clients)), templated: map[string]*templatedClient{}, uploads: map[string]UploadLocation{}}
 	for _, c := range clients {
 		if _, dup := p.clients[c.Name]; dup {
 			return nil, fmt.Errorf("client %q is defined twice", c.Name)
+		}
+		if c.Uploads != nil {
+			p.uploads[c.Name] = *c.Uploads
 		}
 		tc, err := newTemplatedClient(c)
 		if err != nil {

@@ -131,3 +131,37 @@ func CheckMetadataNames(md map[string]string) error {
 	}
 	return nil
 }
+
+// UploadCall is one of S3's multipart calls that a browser widget makes itself with a
+// pre-signed URL (Uppy's signRequest mode).
+type UploadCall string
+
+// The calls.
+const (
+	CallCreateMultipartUpload   UploadCall = "CreateMultipartUpload"
+	CallListParts               UploadCall = "ListParts"
+	CallCompleteMultipartUpload UploadCall = "CompleteMultipartUpload"
+	CallAbortMultipartUpload    UploadCall = "AbortMultipartUpload"
+)
+
+// Method is the HTTP method of the call.
+func (c UploadCall) Method() string {
+	switch c {
+	case CallCreateMultipartUpload, CallCompleteMultipartUpload:
+		return http.MethodPost
+	case CallListParts:
+		return http.MethodGet
+	case CallAbortMultipartUpload:
+		return http.MethodDelete
+	}
+	return ""
+}
+
+// UploadCallRequest is an allowed multipart call to sign. UploadID is S3's own upload
+// ID; empty for CreateMultipartUpload.
+type UploadCallRequest struct {
+	Call                  UploadCall
+	Bucket, Key, UploadID string
+	Expires               time.Duration
+	Credentials           Credentials
+}
