@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -55,9 +56,12 @@ func (s *Signer) callClient(bucket string) *s3.Client {
 func (s *Signer) CreateMultipartUpload(ctx context.Context, bucket, key, contentType string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
+	// Not retried: each attempt that reaches S3 starts an upload, and one whose
+	// answer is lost is an upload nobody knows the ID of (only a bucket lifecycle
+	// rule, AbortIncompleteMultipartUpload, removes it).
 	out, err := s.callClient(bucket).CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket: aws.String(bucket), Key: aws.String(key), ContentType: optional(contentType),
-	})
+	}, func(o *s3.Options) { o.Retryer = retry.AddWithMaxAttempts(o.Retryer, 1) })
 	if err != nil {
 		return "", s3Error("CreateMultipartUpload", err)
 	}
