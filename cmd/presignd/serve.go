@@ -350,11 +350,12 @@ func sameTargets(a, b s3signer.Config) bool {
 	return a.Default == b.Default && a.Profile == b.Profile && maps.Equal(a.Buckets, b.Buckets) && a.CallTimeout == b.CallTimeout
 }
 
+// newHTTPServer serves h with the timeouts of config. The S3 calls of a request give
+// up well before WriteTimeout (config.MaxS3CallTimeout), so that their 504 problem
+// gets written.
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		// The S3 calls of a request give up well before WriteTimeout
-		// (config.MaxS3CallTimeout), so that their 504 problem gets written.
 		ReadHeaderTimeout: config.ReadHeaderTimeout,
 		ReadTimeout:       config.ReadTimeout,
 		WriteTimeout:      config.WriteTimeout,
