@@ -15,7 +15,8 @@ import (
 // Retry says when and how a request is sent again. Each attempt sends the same body.
 //
 // What is retried:
-//   - 429 rate_limited and 503 (overloaded, credentials_unavailable), after the answer's
+//   - 429 rate_limited and 503 (overloaded, credentials_unavailable, s3_unavailable: S3
+//     asked presignd to slow down and did nothing), after the answer's
 //     Retry-After (whole seconds or an HTTP date), else after an exponential backoff with
 //     jitter: about BaseDelay, 2×BaseDelay, 4×BaseDelay…, never above MaxDelay. A
 //     Retry-After longer than MaxDelay, or than the time left before the context's deadline,
@@ -29,8 +30,9 @@ import (
 //     upload_not_found. A repeated create would start a second S3 upload and leave the
 //     first one behind, so it is not repeated.
 //
-// Nothing else is retried: no other 4xx or 5xx answer, no certificate error, nothing after
-// the context is done.
+// Nothing else is retried: no other 4xx or 5xx answer (502 s3_error and 504 s3_timeout
+// are not: S3 may have done the call), no certificate error, nothing after the context
+// is done.
 type Retry struct {
 	// Attempts is the most times a request is sent, the first included; 1 or less turns
 	// retries off.

@@ -127,6 +127,10 @@ type configOptions struct {
 	Shutdown string
 	// Extra is more top-level YAML, such as a cors, limits or buckets block.
 	Extra string
+	// S3Endpoint replaces S3's endpoint, e.g. with a fault proxy in front of it.
+	S3Endpoint string
+	// S3CallTimeout is s3.call_timeout; "" leaves it to its default.
+	S3CallTimeout string
 }
 
 // testConfig is a config with clients, the YAML of the clients list (e.g. from
@@ -135,6 +139,11 @@ func testConfig(clients string, o configOptions) string {
 	region, endpoint := "eu-west-1", "http://127.0.0.1:9"
 	if o.S3 != nil {
 		region, endpoint = o.S3.Region, o.S3.Endpoint
+	}
+	endpoint = cmp.Or(o.S3Endpoint, endpoint)
+	callTimeout := ""
+	if o.S3CallTimeout != "" {
+		callTimeout = "  call_timeout: " + o.S3CallTimeout + "\n"
 	}
 	extra := o.Extra
 	if extra != "" && !strings.HasSuffix(extra, "\n") {
@@ -148,9 +157,9 @@ s3:
   endpoint: %s
   path_style: true
   profile: %q
-%sclients:
+%s%sclients:
 %s`, cmp.Or(o.AdminListen, "127.0.0.1:0"), cmp.Or(o.Shutdown, "{drain_delay: 0s, grace: 5s}"),
-		region, endpoint, cmp.Or(o.Profile, profileStatic), extra, clients)
+		region, endpoint, cmp.Or(o.Profile, profileStatic), callTimeout, extra, clients)
 }
 
 // presignd is a presignd running in this process through run().

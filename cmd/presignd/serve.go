@@ -38,14 +38,6 @@ const (
 	exampleSecretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 )
 
-// Server timeouts.
-const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 10 * time.Second
-	writeTimeout      = 15 * time.Second
-	idleTimeout       = 60 * time.Second
-)
-
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	path := fs.String("config", getenv("PRESIGND_CONFIG"), "config `file` (env PRESIGND_CONFIG)")
@@ -352,18 +344,22 @@ func assemble(cfg *config.Config, sg *s3signer.Signer, prev *running) (*running,
 	return &running{cfg: cfg, signer: sg, rt: rt, tls: tc}, nil
 }
 
-// sameTargets reports whether two signer configs sign every bucket alike.
+// sameTargets reports whether two signer configs sign every bucket alike and call
+// S3 with the same timeout.
 func sameTargets(a, b s3signer.Config) bool {
-	return a.Default == b.Default && a.Profile == b.Profile && maps.Equal(a.Buckets, b.Buckets)
+	return a.Default == b.Default && a.Profile == b.Profile && maps.Equal(a.Buckets, b.Buckets) && a.CallTimeout == b.CallTimeout
 }
 
+// newHTTPServer serves h with the timeouts of config. The S3 calls of a request give
+// up well before WriteTimeout (config.MaxS3CallTimeout), so that their 504 problem
+// gets written.
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
+		ReadHeaderTimeout: config.ReadHeaderTimeout,
+		ReadTimeout:       config.ReadTimeout,
+		WriteTimeout:      config.WriteTimeout,
+		IdleTimeout:       config.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
@@ -395,7 +391,7 @@ func signerConfig(cfg *config.Config) s3signer.Config {
 		PublicEndpoint: cfg.S3.PublicEndpoint,
 		PathStyle:      cfg.S3.PathStyle,
 	}
-	sc := s3signer.Config{Default: def, Profile: cfg.S3.Profile, Buckets: map[string]s3signer.Target{}}
+	sc := s3signer.Config{Default: def, Profile: cfg.S3.Profile, Buckets: map[string]s3signer.Target{}, CallTimeout: cfg.S3CallTimeout()}
 	for name, b := range cfg.Buckets {
 		t := def
 		if b.Region != "" {

@@ -30,6 +30,8 @@ const (
 	CodeInternal               = "internal"
 	CodeUploadNotFound         = "upload_not_found"
 	CodeS3Error                = "s3_error"
+	CodeS3Unavailable          = "s3_unavailable"
+	CodeS3Timeout              = "s3_timeout"
 	CodeOverloaded             = "overloaded"
 	CodeIdentityUnavailable    = "identity_unavailable"
 	CodeMultipartNotOffered    = "multipart_not_offered"
@@ -56,6 +58,8 @@ var problems = map[string]struct {
 	CodeInternal:               {http.StatusInternalServerError, "Internal error"},
 	CodeUploadNotFound:         {http.StatusNotFound, "Upload not found"},
 	CodeS3Error:                {http.StatusBadGateway, "S3 error"},
+	CodeS3Unavailable:          {http.StatusServiceUnavailable, "S3 unavailable"},
+	CodeS3Timeout:              {http.StatusGatewayTimeout, "S3 timeout"},
 	CodeOverloaded:             {http.StatusServiceUnavailable, "Overloaded"},
 	CodeIdentityUnavailable:    {http.StatusServiceUnavailable, "Identity provider unavailable"},
 	CodeMultipartNotOffered:    {http.StatusUnprocessableEntity, "Multipart not offered"},
@@ -67,7 +71,7 @@ type Error struct {
 	Code       string
 	Detail     string
 	Reason     string // forbidden: the policy's reason; unauthenticated: the auth failure reason
-	RetryAfter int    // seconds: rate_limited, overloaded, identity_unavailable
+	RetryAfter int    // seconds: rate_limited, overloaded, identity_unavailable, s3_unavailable
 	Cause      error
 }
 
@@ -169,7 +173,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	switch e.Code {
 	case CodeUnauthenticated:
 		h.Set("WWW-Authenticate", `Bearer realm="presignd"`)
-	case CodeRateLimited, CodeOverloaded, CodeIdentityUnavailable:
+	case CodeRateLimited, CodeOverloaded, CodeIdentityUnavailable, CodeS3Unavailable:
 		h.Set("Retry-After", strconv.Itoa(max(e.RetryAfter, 1)))
 	}
 	h.Set("Content-Type", "application/problem+json")

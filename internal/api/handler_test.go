@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -1064,6 +1065,8 @@ type fakeS3 struct {
 	parts   []signer.Part
 	err     error // returned by every S3 call when set
 	aborted int
+	// abortErr, when set, is returned by AbortMultipartUpload instead of err.
+	abortErr error
 }
 
 func (f *fakeS3) CreateMultipartUpload(context.Context, string, string, string) (string, error) {
@@ -1094,7 +1097,17 @@ func (f *fakeS3) AbortMultipartUpload(context.Context, string, string, string) e
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.aborted++
+	if f.abortErr != nil {
+		return f.abortErr
+	}
 	return f.err
+}
+
+// failAbort makes AbortMultipartUpload alone fail with err (nil: as every call).
+func (f *fakeS3) failAbort(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.abortErr = err
 }
 
 func (f *fakeS3) set(parts []signer.Part, err error) {
@@ -1292,10 +1305,47 @@ func TestEveryOperationMatchesTheSpec(t *testing.T) {
 		s3.set(nil, &signer.S3Error{Op: "ListParts", Code: "NoSuchUpload", Message: "gone", Status: 404})
 		expect(t, f.postTo(t, "/v1/multipart/complete", reportsToken, `{`+where+`,"upload_id":"`+id+`","parts":[{"part_number":1,"etag":"e1"}]}`), 404, "upload_not_found", "")
 		expect(t, f.postTo(t, "/v1/multipart/abort", reportsToken, `{`+where+`,"upload_id":"`+id+`"}`), 404, "upload_not_found", "")
-		s3.set(nil, &signer.S3Error{Op: "CompleteMultipartUpload", Code: "SlowDown", Message: "slow down", Status: 503})
-		expect(t, f.postTo(t, "/v1/multipart/create", reportsToken, `{`+where+`,"content_type":"video/mp4","content_length":12582913}`), 502, "s3_error", "")
-		expect(t, f.postTo(t, "/v1/multipart/complete", reportsToken, `{`+where+`,"upload_id":"`+id+`","parts":[{"part_number":1,"etag":"e1"}]}`), 502, "s3_error", "")
-		expect(t, f.postTo(t, "/v1/multipart/abort", reportsToken, `{`+where+`,"upload_id":"`+id+`"}`), 502, "s3_error", "")
+		// S3's faults (internal/api/s3faults_test.go makes them happen on the wire).
+		for _, fault := range []struct {
+			err        *signer.S3Error
+			status     int
+			code       string
+			retryAfter bool
+		}{
+			{&signer.S3Error{Op: "X", Code: "InternalError", Message: "internal", Status: 500}, 502, "s3_error", false},
+			{&signer.S3Error{Op: "X", Err: errors.New("dial tcp: connect: connection refused")}, 502, "s3_error", false},
+			{&signer.S3Error{Op: "X", Code: "SlowDown", Message: "slow down", Status: 503}, 503, "s3_unavailable", true},
+			{&signer.S3Error{Op: "X", Err: fmt.Errorf("operation error: %w", context.DeadlineExceeded)}, 504, "s3_timeout", false},
+		} {
+			s3.set(nil, fault.err)
+			for path, body := range map[string]string{
+				"/v1/multipart/create":   `{` + where + `,"content_type":"video/mp4","content_length":12582913}`,
+				"/v1/multipart/complete": `{` + where + `,"upload_id":"` + id + `","parts":[{"part_number":1,"etag":"e1"}]}`,
+				"/v1/multipart/abort":    `{` + where + `,"upload_id":"` + id + `"}`,
+			} {
+				r := f.postTo(t, path, reportsToken, body)
+				expect(t, r, fault.status, fault.code, "")
+				if got := r.header.Get("Retry-After"); (got != "") != fault.retryAfter {
+					t.Errorf("%s, %v: Retry-After %q", path, fault.err, got)
+				}
+			}
+		}
+
+		// An upload over its size whose abort fails is said to be still there.
+		s3.set([]signer.Part{{Number: 1, ETag: `"e1"`, Size: 5 << 20}, {Number: 2, ETag: `"e2"`, Size: 5 << 20}, {Number: 3, ETag: `"e3"`, Size: 3 << 20}}, nil)
+		s3.failAbort(&signer.S3Error{Op: "AbortMultipartUpload", Err: context.DeadlineExceeded})
+		r = f.postTo(t, "/v1/multipart/complete", reportsToken, `{`+where+`,"upload_id":"`+id+`","parts":[{"part_number":1,"etag":"e1"},{"part_number":2,"etag":"e2"},{"part_number":3,"etag":"e3"}]}`)
+		expect(t, r, 504, "s3_timeout", "")
+		if !strings.Contains(r.problem.Detail, "above the declared content_length") || !strings.Contains(r.problem.Detail, "aborting it failed") {
+			t.Errorf("detail %q: want it to say the upload is too large and could not be aborted", r.problem.Detail)
+		}
+		s3.failAbort(&signer.S3Error{Op: "AbortMultipartUpload", Code: "NoSuchUpload", Status: 404})
+		r = f.postTo(t, "/v1/multipart/complete", reportsToken, `{`+where+`,"upload_id":"`+id+`","parts":[{"part_number":1,"etag":"e1"},{"part_number":2,"etag":"e2"},{"part_number":3,"etag":"e3"}]}`)
+		expect(t, r, 403, "forbidden", "content_length_too_large")
+		if !strings.Contains(r.problem.Detail, "the upload is gone") {
+			t.Errorf("detail %q: want it to say the upload is gone", r.problem.Detail)
+		}
+		s3.failAbort(nil)
 		s3.set(nil, nil)
 		r = f.postTo(t, "/v1/multipart/abort", reportsToken, `{`+where+`,"upload_id":"`+id+`"}`)
 		expect(t, r, 200, "", "")

@@ -84,6 +84,10 @@ type Runtime struct {
 	Signer Presigner
 	// Identity is how principals are found beside static tokens.
 	Identity Identity
+	// S3Timeout bounds the S3 calls one request makes, all of them together; zero
+	// means signer.DefaultCallTimeout. It must leave the request time to write its
+	// answer before the HTTP server's write timeout (config.MaxS3CallTimeout).
+	S3Timeout time.Duration
 }
 
 // Client is a configured client: its name, the SHA-256 of its bearer token (when
@@ -130,10 +134,12 @@ type Server struct {
 
 // state is everything derived from one config; a reload swaps it whole.
 type state struct {
-	limits  Limits
-	signer  Presigner
-	policy  *policy.Policy
-	origins origin.List // browser origins allowed to call the API
+	limits Limits
+	// s3Timeout bounds the S3 calls of one request (Runtime.S3Timeout).
+	s3Timeout time.Duration
+	signer    Presigner
+	policy    *policy.Policy
+	origins   origin.List // browser origins allowed to call the API
 	// identity finds who calls; callers are the configured clients by name.
 	identity *identifier
 	callers  map[string]*caller
@@ -198,7 +204,11 @@ func (s *Server) SetRuntime(rt Runtime) error {
 	if rt.Policy == nil {
 		return errors.New("no policy")
 	}
-	st := &state{limits: rt.Limits, signer: sg, policy: rt.Policy, origins: rt.Origins, callers: map[string]*caller{}}
+	s3Timeout := rt.S3Timeout
+	if s3Timeout <= 0 {
+		s3Timeout = signer.DefaultCallTimeout
+	}
+	st := &state{limits: rt.Limits, s3Timeout: s3Timeout, signer: sg, policy: rt.Policy, origins: rt.Origins, callers: map[string]*caller{}}
 	id := &identifier{tokens: map[[sha256.Size]byte]*caller{}, id: rt.Identity}
 	for _, cl := range rt.Clients {
 		c := &caller{name: cl.Name}

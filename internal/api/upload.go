@@ -326,7 +326,9 @@ func (s *Server) multipartCreate(ctx context.Context, c *caller, req *multipartC
 	if err != nil {
 		return nil, err
 	}
-	id, err := st.signer.CreateMultipartUpload(ctx, e.bucket, e.key, req.ContentType)
+	sctx, cancel := st.s3Calls(ctx)
+	defer cancel()
+	id, err := st.signer.CreateMultipartUpload(sctx, e.bucket, e.key, req.ContentType)
 	if err != nil {
 		return nil, s3Problem(err)
 	}
@@ -424,7 +426,9 @@ func (s *Server) multipartComplete(ctx context.Context, c *caller, req *multipar
 	if err != nil {
 		return nil, err
 	}
-	stored, err := st.signer.ListParts(ctx, e.bucket, e.key, h.UploadID)
+	sctx, cancel := st.s3Calls(ctx)
+	defer cancel()
+	stored, err := st.signer.ListParts(sctx, e.bucket, e.key, h.UploadID)
 	if err != nil {
 		return nil, s3Problem(err)
 	}
@@ -457,13 +461,15 @@ func (s *Server) multipartComplete(ctx context.Context, c *caller, req *multipar
 	}
 	if limit >= 0 && total > limit {
 		// The upload breaks its limits: drop it so nothing is stored.
-		if err := st.signer.AbortMultipartUpload(ctx, e.bucket, e.key, h.UploadID); err != nil {
-			s.log.Error("aborting an oversized upload failed", "request_id", requestID(ctx), "bucket", e.bucket, "error", err.Error())
+		tooLarge := fmt.Sprintf("the parts add up to %d bytes, above %s of %d", total, limitName, limit)
+		if err := st.signer.AbortMultipartUpload(sctx, e.bucket, e.key, h.UploadID); err != nil {
+			// The upload is still there: say so, with S3's fault, so that the caller
+			// tries again (complete or abort) rather than leave it behind.
+			return nil, abortFailed(tooLarge, err)
 		}
-		return nil, &policy.DeniedError{Reason: policy.ReasonContentLengthTooLarge,
-			Detail: fmt.Sprintf("the parts add up to %d bytes, above %s of %d; the upload was aborted", total, limitName, limit)}
+		return nil, &policy.DeniedError{Reason: policy.ReasonContentLengthTooLarge, Detail: tooLarge + "; the upload was aborted"}
 	}
-	etag, err := st.signer.CompleteMultipartUpload(ctx, e.bucket, e.key, h.UploadID, parts)
+	etag, err := st.signer.CompleteMultipartUpload(sctx, e.bucket, e.key, h.UploadID, parts)
 	if err != nil {
 		return nil, s3Problem(err)
 	}
@@ -480,10 +486,40 @@ func (s *Server) multipartAbort(ctx context.Context, c *caller, req *multipartAb
 	if _, _, err := s.decide(ctx, st, c, preq, e); err != nil {
 		return nil, err
 	}
-	if err := st.signer.AbortMultipartUpload(ctx, e.bucket, e.key, h.UploadID); err != nil {
+	sctx, cancel := st.s3Calls(ctx)
+	defer cancel()
+	if err := st.signer.AbortMultipartUpload(sctx, e.bucket, e.key, h.UploadID); err != nil {
 		return nil, s3Problem(err)
 	}
 	return &multipartAbortResponse{Aborted: true}, nil
+}
+
+// s3Calls bounds the S3 calls of one request, all of them together, by s3Timeout, so
+// that the request's answer, a 504 problem when S3 does not answer, is written before
+// the HTTP server's write timeout closes the connection.
+func (st *state) s3Calls(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, st.s3Timeout)
+}
+
+// s3RetryAfter is the Retry-After, in seconds, of an answer to S3's asking to slow down.
+const s3RetryAfter = 2
+
+// abortFailed is the problem of an upload over its limits that could not be aborted:
+// S3's fault (502, 503 or 504), with a detail that says the upload is still there.
+func abortFailed(tooLarge string, err error) error {
+	p := s3Problem(err)
+	var ae *Error
+	if !errors.As(p, &ae) {
+		return p
+	}
+	if ae.Code == CodeUploadNotFound {
+		// Gone already: nothing is left to abort.
+		return &policy.DeniedError{Reason: policy.ReasonContentLengthTooLarge, Detail: tooLarge + "; the upload is gone"}
+	}
+	out := *ae
+	out.Detail = tooLarge + ", so the upload must be aborted, but aborting it failed (" + ae.Detail +
+		"); it is still held by S3: call complete or abort again"
+	return &out
 }
 
 // s3Problem maps an error of presignd's own S3 calls to a problem the caller can act on.
@@ -499,6 +535,11 @@ func s3Problem(err error) error {
 		return &Error{Code: CodeInvalidRequest, Detail: "S3 refused the upload: " + se.Code + ": " + clipString(se.Message), Cause: err}
 	case signer.FaultNoBucket:
 		return &Error{Code: CodeS3Error, Detail: "the bucket does not exist in S3", Cause: err}
+	case signer.FaultTimeout:
+		return &Error{Code: CodeS3Timeout, Detail: "S3 did not answer the call (" + se.Op + ") in time; try again", Cause: err}
+	case signer.FaultSlowDown:
+		return &Error{Code: CodeS3Unavailable, Detail: "S3 asks to slow down (" + se.Op + "); try again after Retry-After",
+			RetryAfter: s3RetryAfter, Cause: err}
 	default:
 		return &Error{Code: CodeS3Error, Detail: "S3 did not complete the call (" + se.Op + "); try again", Cause: err}
 	}

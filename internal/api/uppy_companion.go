@@ -285,7 +285,9 @@ func (s *Server) uppyListParts(ctx context.Context, c *caller, req *uppyUploadRe
 	if _, _, err := s.decide(ctx, st, c, preq, e); err != nil {
 		return nil, err
 	}
-	parts, err := st.signer.ListParts(ctx, e.bucket, e.key, h.UploadID)
+	sctx, cancel := st.s3Calls(ctx)
+	defer cancel()
+	parts, err := st.signer.ListParts(sctx, e.bucket, e.key, h.UploadID)
 	if err != nil {
 		return nil, s3Problem(err)
 	}

@@ -40,8 +40,9 @@ func Runtime(cfg *config.Config, sg api.Presigner, prev api.Runtime) (api.Runtim
 			CloseIdleAbove: cfg.CloseIdleAbove(),
 			MaxInFlight:    cfg.MaxInFlight(),
 		},
-		Signer:  sg,
-		Clients: make([]api.Client, len(cfg.Clients)),
+		S3Timeout: cfg.S3CallTimeout(),
+		Signer:    sg,
+		Clients:   make([]api.Client, len(cfg.Clients)),
 	}
 	for i, cl := range cfg.Clients {
 		c := api.Client{Name: cl.Name, Match: matches(cl.Match)}

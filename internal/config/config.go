@@ -27,7 +27,26 @@ const (
 	DefaultMaxConnections = 4096
 	DefaultCloseIdleAbove = 2048
 	DefaultMaxInFlight    = 256
+	DefaultS3CallTimeout  = 10 * time.Second
 )
+
+// The HTTP server's timeouts (ReadHeader, Read, Write, Idle), in one place with the
+// S3 call timeout they bound.
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 10 * time.Second
+	WriteTimeout      = 15 * time.Second
+	IdleTimeout       = 60 * time.Second
+)
+
+// S3AnswerMargin is the time a request keeps, after its S3 calls have given up, to
+// write its problem before the server's WriteTimeout closes the connection.
+const S3AnswerMargin = 5 * time.Second
+
+// MaxS3CallTimeout is the longest s3.call_timeout: the S3 calls of a request must give
+// up S3AnswerMargin before WriteTimeout, or a caller of an S3 that never answers
+// would see the connection closed instead of a 504 problem.
+const MaxS3CallTimeout = WriteTimeout - S3AnswerMargin
 
 // MaxLimit is the largest value any of the limits takes.
 const MaxLimit = 1 << 20
@@ -53,6 +72,9 @@ type S3 struct {
 	PathStyle      bool   `yaml:"path_style"`
 	Profile        string `yaml:"profile"`
 	PublicEndpoint string `yaml:"public_endpoint"`
+	// CallTimeout bounds the S3 calls one request makes (multipart create, list,
+	// complete, abort), all of them together; at most MaxS3CallTimeout.
+	CallTimeout *Duration `yaml:"call_timeout"`
 }
 
 // Bucket overrides the s3 block for one bucket. Unset fields inherit.
@@ -251,6 +273,14 @@ func (c *Config) ShutdownGrace() time.Duration {
 		return c.Shutdown.Grace.D
 	}
 	return DefaultShutdownGrace
+}
+
+// S3CallTimeout is s3.call_timeout or its default.
+func (c *Config) S3CallTimeout() time.Duration {
+	if c.S3.CallTimeout != nil {
+		return c.S3.CallTimeout.D
+	}
+	return DefaultS3CallTimeout
 }
 
 // MaxConnections is limits.max_connections or its default.

@@ -30,6 +30,7 @@ s3:
   path_style: true
   profile: presignd
   public_endpoint: https://s3.example.com
+  call_timeout: 8s
 buckets:
   logs-eu: {region: eu-west-1}
   internal-media: {endpoint: "http://10.0.0.5:9000", public_endpoint: "https://media.example.com", path_style: true}
@@ -78,6 +79,7 @@ func TestValidConfig(t *testing.T) {
 			PathStyle:      true,
 			Profile:        "presignd",
 			PublicEndpoint: "https://s3.example.com",
+			CallTimeout:    &config.Duration{D: 8 * time.Second},
 		},
 		Buckets: map[string]config.Bucket{
 			"logs-eu":        {Region: "eu-west-1"},
@@ -189,7 +191,7 @@ func TestInvalidConfig(t *testing.T) {
 		{name: "endpoint with query", edits: []edit{{"endpoint: http://127.0.0.1:7070", "endpoint: http://127.0.0.1:7070/?x=1"}}, want: []string{"s3.endpoint"}},
 		{name: "public endpoint bad", edits: []edit{{"public_endpoint: https://s3.example.com", "public_endpoint: s3.example.com"}}, want: []string{"s3.public_endpoint"}},
 		{name: "path_style not a bool", edits: []edit{{"  path_style: true\n  profile", "  path_style: sometimes\n  profile"}}, want: []string{"s3.path_style"}, msg: "must be true or false"},
-		{name: "s3 not a mapping", edits: []edit{{"s3:\n  region: us-east-1\n  endpoint: http://127.0.0.1:7070\n  path_style: true\n  profile: presignd\n  public_endpoint: https://s3.example.com\n", "s3: us-east-1\n"}}, want: []string{"s3"}, msg: "must be a mapping"},
+		{name: "s3 not a mapping", edits: []edit{{"s3:\n  region: us-east-1\n  endpoint: http://127.0.0.1:7070\n  path_style: true\n  profile: presignd\n  public_endpoint: https://s3.example.com\n  call_timeout: 8s\n", "s3: us-east-1\n"}}, want: []string{"s3"}, msg: "must be a mapping"},
 
 		// buckets.
 		{name: "bucket override name", edits: []edit{{"logs-eu:", "Logs_EU:"}}, want: []string{"buckets.Logs_EU"}},
@@ -204,6 +206,12 @@ func TestInvalidConfig(t *testing.T) {
 		{name: "cors origin without scheme", edits: []edit{{`"https://app.example.com"`, `"app.example.com"`}}, want: []string{"cors.allowed_origins[0]"}},
 		{name: "cors origin with a path", edits: []edit{{`"http://localhost:5173"`, `"http://localhost:5173/app"`}}, want: []string{"cors.allowed_origins[1]"}},
 		{name: "cors unknown key", edits: []edit{{"  allowed_origins:", "  allowed_origin:"}}, want: []string{"cors.allowed_origin"}, msg: "unknown key"},
+
+		// s3.call_timeout.
+		{name: "s3 call timeout as long as the write timeout", edits: []edit{{"call_timeout: 8s", "call_timeout: 15s"}}, want: []string{"s3.call_timeout"}, msg: "between 100ms and 10s"},
+		{name: "s3 call timeout just above the longest", edits: []edit{{"call_timeout: 8s", "call_timeout: 10001ms"}}, want: []string{"s3.call_timeout"}, msg: "504 problem"},
+		{name: "s3 call timeout zero", edits: []edit{{"call_timeout: 8s", "call_timeout: 0s"}}, want: []string{"s3.call_timeout"}},
+		{name: "s3 call timeout without a unit", edits: []edit{{"call_timeout: 8s", "call_timeout: 8"}}, want: []string{"s3.call_timeout"}},
 
 		// shutdown.
 		{name: "drain delay too long", edits: []edit{{"drain_delay: 5s", "drain_delay: 10m"}}, want: []string{"shutdown.drain_delay"}},
@@ -284,7 +292,7 @@ func TestInvalidConfig(t *testing.T) {
 		{name: "max_ttl below a second", edits: []edit{{"max_ttl: 24h", "max_ttl: 500ms"}}, want: []string{c0g0 + ".max_ttl"}},
 		{name: "max_ttl negative", edits: []edit{{"max_ttl: 24h", "max_ttl: -1h"}}, want: []string{c0g0 + ".max_ttl"}},
 		{name: "max_ttl without unit", edits: []edit{{"max_ttl: 24h", "max_ttl: 3600"}}, want: []string{c0g0 + ".max_ttl"}, msg: `"3600" is not a duration`},
-		{name: "max_ttl words", edits: []edit{{"max_ttl: 24h", "max_ttl: one day"}}, want: []string{c0g0 + ".max_ttl"}, msg: "is not a duration (use 90m, 24h or 7d) (line 30)"},
+		{name: "max_ttl words", edits: []edit{{"max_ttl: 24h", "max_ttl: one day"}}, want: []string{c0g0 + ".max_ttl"}, msg: "is not a duration (use 90m, 24h or 7d) (line 31)"},
 		{name: "max_ttl days after hours", edits: []edit{{"max_ttl: 24h", "max_ttl: 12h1d"}}, want: []string{c0g0 + ".max_ttl"}},
 		{name: "max_ttl a list", edits: []edit{{"max_ttl: 24h", "max_ttl: [24h]"}}, want: []string{c0g0 + ".max_ttl"}, msg: "must be a duration"},
 		{name: "content type without subtype", edits: []edit{{`"image/png", "image/*"`, `"image", "image/*"`}}, want: []string{c1g0 + ".content_types[0]"}},
@@ -435,6 +443,36 @@ func TestShutdownDefaults(t *testing.T) {
 	}
 	if got := c.ShutdownGrace(); got != config.DefaultShutdownGrace {
 		t.Errorf("ShutdownGrace: got %v, want %v", got, config.DefaultShutdownGrace)
+	}
+}
+
+// TestS3CallTimeout: the S3 calls of a request give up early enough for its 504
+// problem to be written before the server's write timeout closes the connection.
+func TestS3CallTimeout(t *testing.T) {
+	if got := config.MaxS3CallTimeout + config.S3AnswerMargin; got > config.WriteTimeout {
+		t.Errorf("the longest S3 call timeout plus the answer margin is %s, above the write timeout %s", got, config.WriteTimeout)
+	}
+	if config.DefaultS3CallTimeout > config.MaxS3CallTimeout {
+		t.Errorf("the default S3 call timeout %s is above the longest allowed, %s", config.DefaultS3CallTimeout, config.MaxS3CallTimeout)
+	}
+	for _, tt := range []struct {
+		name string
+		e    edit
+		want time.Duration
+	}{
+		{"unset", edit{"  call_timeout: 8s\n", ""}, config.DefaultS3CallTimeout},
+		{"set", edit{"call_timeout: 8s", "call_timeout: 2500ms"}, 2500 * time.Millisecond},
+		{"the longest", edit{"call_timeout: 8s", "call_timeout: 10s"}, config.MaxS3CallTimeout},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Parse([]byte(apply(t, validConfig, tt.e)))
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if got := c.S3CallTimeout(); got != tt.want {
+				t.Errorf("S3CallTimeout: got %s, want %s", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/presignd/presignd/internal/origin"
 	"github.com/presignd/presignd/internal/policy"
@@ -54,7 +55,15 @@ func checkS3(p *Problems, c *Config) {
 	}
 	checkEndpoint(p, "s3.endpoint", c.S3.Endpoint)
 	checkEndpoint(p, "s3.public_endpoint", c.S3.PublicEndpoint)
+	if t := c.S3.CallTimeout; t != nil && (t.D < minS3CallTimeout || t.D > MaxS3CallTimeout) {
+		p.add("s3.call_timeout", "%s must be between %s and %s, so that a caller gets a 504 problem "+
+			"%s before the server's write timeout of %s", t.D, minS3CallTimeout, MaxS3CallTimeout, S3AnswerMargin, WriteTimeout)
+	}
 }
+
+// minS3CallTimeout is the shortest s3.call_timeout taken; anything shorter is
+// surely a mistake (a unit left out).
+const minS3CallTimeout = 100 * time.Millisecond
 
 func checkBuckets(p *Problems, buckets map[string]Bucket) {
 	for _, name := range sortedKeys(buckets) {

@@ -1,12 +1,18 @@
 package signer
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"time"
 )
 
-// CallTimeout bounds each call presignd makes to S3 (multipart create, list, complete, abort).
-const CallTimeout = 15 * time.Second
+// DefaultCallTimeout bounds each call presignd makes to S3 (multipart create, list,
+// complete, abort) when no other bound is configured. presignd serve configures it
+// from s3.call_timeout, which is kept well below the HTTP server's write timeout.
+const DefaultCallTimeout = 10 * time.Second
 
 // S3Error is an error answered by S3 to one of presignd's own calls.
 type S3Error struct {
@@ -30,10 +36,23 @@ const (
 	FaultUploadRefused
 	// FaultNoBucket is a bucket S3 does not have.
 	FaultNoBucket
+	// FaultTimeout is S3 not answering within the call's time: the connection hung,
+	// or the answer came too slowly. The caller may try again.
+	FaultTimeout
+	// FaultSlowDown is S3 asking to be called less (503 SlowDown, or any 503): the
+	// caller should wait before trying again.
+	FaultSlowDown
 )
 
-// Fault classifies the error by S3's error code.
+// Fault classifies the error by S3's error code, its HTTP status, and whether the
+// call ran out of time.
 func (e *S3Error) Fault() Fault {
+	if e.Code == "" && e.Status == 0 && timedOut(e.Err) {
+		return FaultTimeout
+	}
+	if e.Code == "SlowDown" || e.Status == http.StatusServiceUnavailable {
+		return FaultSlowDown
+	}
 	switch e.Code {
 	case "NoSuchUpload":
 		return FaultUploadGone
@@ -43,6 +62,16 @@ func (e *S3Error) Fault() Fault {
 		return FaultNoBucket
 	}
 	return FaultS3
+}
+
+// timedOut reports whether err is a deadline passing: the call's context, or a
+// network timeout below it. A caller that went away (context.Canceled) is not.
+func timedOut(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func (e *S3Error) Error() string {

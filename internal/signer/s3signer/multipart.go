@@ -11,22 +11,37 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 )
 
 func s3Error(op string, err error) error {
-	e := &signer.S3Error{Op: op, Err: err}
+	e := &signer.S3Error{Op: op, Code: errorCode(err), Status: httpStatus(err), Err: err}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
-		e.Code, e.Message = ae.ErrorCode(), ae.ErrorMessage()
-	}
-	var re interface{ HTTPStatusCode() int }
-	if errors.As(err, &re) {
-		e.Status = re.HTTPStatusCode()
+		e.Message = ae.ErrorMessage()
 	}
 	return e
+}
+
+// errorCode is S3's error code in err, "" when S3 gave none.
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// httpStatus is the HTTP status of S3's answer in err, 0 when there was none.
+func httpStatus(err error) int {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
 }
 
 func (s *Signer) callClient(bucket string) *s3.Client {
@@ -39,11 +54,14 @@ func (s *Signer) callClient(bucket string) *s3.Client {
 
 // CreateMultipartUpload starts an upload and returns S3's upload ID.
 func (s *Signer) CreateMultipartUpload(ctx context.Context, bucket, key, contentType string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, signer.CallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
+	// Not retried: each attempt that reaches S3 starts an upload, and one whose
+	// answer is lost is an upload nobody knows the ID of (only a bucket lifecycle
+	// rule, AbortIncompleteMultipartUpload, removes it).
 	out, err := s.callClient(bucket).CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket: aws.String(bucket), Key: aws.String(key), ContentType: optional(contentType),
-	})
+	}, func(o *s3.Options) { o.Retryer = retry.AddWithMaxAttempts(o.Retryer, 1) })
 	if err != nil {
 		return "", s3Error("CreateMultipartUpload", err)
 	}
@@ -52,7 +70,7 @@ func (s *Signer) CreateMultipartUpload(ctx context.Context, bucket, key, content
 
 // ListParts lists every part S3 holds for an upload.
 func (s *Signer) ListParts(ctx context.Context, bucket, key, uploadID string) ([]signer.Part, error) {
-	ctx, cancel := context.WithTimeout(ctx, signer.CallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
 	var parts []signer.Part
 	p := s3.NewListPartsPaginator(s.callClient(bucket), &s3.ListPartsInput{
@@ -72,7 +90,7 @@ func (s *Signer) ListParts(ctx context.Context, bucket, key, uploadID string) ([
 
 // CompleteMultipartUpload assembles the parts; it returns the object's ETag.
 func (s *Signer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []signer.Part) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, signer.CallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
 	cp := make([]types.CompletedPart, len(parts))
 	for i, p := range parts {
@@ -90,7 +108,7 @@ func (s *Signer) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 
 // AbortMultipartUpload drops an upload and its parts.
 func (s *Signer) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
-	ctx, cancel := context.WithTimeout(ctx, signer.CallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
 	_, err := s.callClient(bucket).AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
 		Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(uploadID),

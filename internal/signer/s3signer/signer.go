@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -52,6 +53,9 @@ type Config struct {
 	Now func() time.Time
 	// LoadOptions are passed to config.LoadDefaultConfig.
 	LoadOptions []func(*config.LoadOptions) error
+	// CallTimeout bounds each of presignd's own calls to S3, its retries included;
+	// zero means signer.DefaultCallTimeout.
+	CallTimeout time.Duration
 }
 
 // Signer signs S3 requests. It is safe for concurrent use.
@@ -91,6 +95,9 @@ func New(ctx context.Context, cfg Config) (*Signer, error) {
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = signer.DefaultCallTimeout
 	}
 	return &Signer{cfg: cfg, aws: awsCfg, creds: awsCfg.Credentials, now: now}, nil
 }
@@ -192,9 +199,29 @@ func (s *Signer) client(t Target, public bool) *s3.Client {
 		// CRC32 of an empty body fail at upload time).
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		if !public {
+			o.Retryer = callRetryer()
+		}
 	})
 	actual, _ := s.clients.LoadOrStore(k, c)
 	return actual.(*s3.Client)
+}
+
+// callRetryer is how presignd's own calls retry. A caller is waiting for each, and
+// its time is bounded (CallTimeout, and the request's deadline): a failed attempt is
+// tried once more, soon; S3's asking to slow down (SlowDown, 503) is not retried at
+// once but answered, so that the caller backs off (503 with Retry-After).
+func callRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 2
+		o.MaxBackoff = 250 * time.Millisecond
+		o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			if (&signer.S3Error{Err: err, Code: errorCode(err), Status: httpStatus(err)}).Fault() == signer.FaultSlowDown {
+				return aws.FalseTernary
+			}
+			return aws.UnknownTernary
+		})}, o.Retryables...)
+	})
 }
 
 // pathStyle is forced for buckets with dots: a dotted bucket as a subdomain breaks
