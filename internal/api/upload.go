@@ -289,6 +289,14 @@ func (s *Server) openUploadRequest(c *caller, bucket, key exactString, uploadID 
 	return s.uploads.open(s.uploadKey, uploadID, c.name, e.bucket, e.key)
 }
 
+// decideOnUpload checks that the caller may still write the upload h opens to: the
+// PUT of its declared type and size, as when the upload was created.
+func (s *Server) decideOnUpload(ctx context.Context, st *state, c *caller, h uploadHandle, e *auditEntry) (policy.Decision, error) {
+	preq := policy.Request{Bucket: e.bucket, Key: e.key, Method: policy.MethodPut, TTL: 1, ContentType: h.ContentType, ContentLength: h.ContentLength}
+	d, _, err := s.decide(ctx, st, c, preq, e)
+	return d, err
+}
+
 func requireBucketKey(bucket, key exactString) error {
 	switch {
 	case !bucket.Set:
@@ -421,8 +429,7 @@ func (s *Server) multipartComplete(ctx context.Context, c *caller, req *multipar
 		return nil, fieldErr("parts", "must list the uploaded parts (1 to 10000)")
 	}
 	st := s.state.Load()
-	preq := policy.Request{Bucket: e.bucket, Key: e.key, Method: policy.MethodPut, TTL: 1, ContentType: h.ContentType, ContentLength: h.ContentLength}
-	d, _, err := s.decide(ctx, st, c, preq, e)
+	d, err := s.decideOnUpload(ctx, st, c, h, e)
 	if err != nil {
 		return nil, err
 	}
@@ -482,8 +489,7 @@ func (s *Server) multipartAbort(ctx context.Context, c *caller, req *multipartAb
 		return nil, err
 	}
 	st := s.state.Load()
-	preq := policy.Request{Bucket: e.bucket, Key: e.key, Method: policy.MethodPut, TTL: 1, ContentType: h.ContentType, ContentLength: h.ContentLength}
-	if _, _, err := s.decide(ctx, st, c, preq, e); err != nil {
+	if _, err := s.decideOnUpload(ctx, st, c, h, e); err != nil {
 		return nil, err
 	}
 	sctx, cancel := st.s3Calls(ctx)

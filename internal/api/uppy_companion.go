@@ -281,8 +281,7 @@ func (s *Server) uppyListParts(ctx context.Context, c *caller, req *uppyUploadRe
 		return nil, err
 	}
 	st := s.state.Load()
-	preq := policy.Request{Bucket: e.bucket, Key: e.key, Method: policy.MethodPut, TTL: 1, ContentType: h.ContentType, ContentLength: h.ContentLength}
-	if _, _, err := s.decide(ctx, st, c, preq, e); err != nil {
+	if _, err := s.decideOnUpload(ctx, st, c, h, e); err != nil {
 		return nil, err
 	}
 	sctx, cancel := st.s3Calls(ctx)
