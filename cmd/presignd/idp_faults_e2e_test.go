@@ -97,6 +97,7 @@ type idpPhase struct {
 // figures (requests, refusals, latencies per phase and caller) are logged, not
 // asserted; presignd_auth_failures_total must count exactly the refusals seen.
 func TestE2EIdentityProviderFaults(t *testing.T) {
+	t.Parallel()
 	testStart := time.Now()
 	iss := testenv.NewOIDCIssuer(t)
 	// max_key_age at its least (10m): longer than the test, so the cached keys
