@@ -41,6 +41,7 @@ const (
 	kInt
 	kBool
 	kStringMap
+	kObject // any JSON object
 	kArray
 )
 
@@ -252,8 +253,8 @@ func hostileRoutes(uploadPath, uploadKey string) []hostileRoute {
 			fields: with(str("method", "key", "uploadId", "contentType"), hostileField{"partNumber", kInt}, hostileField{"expiresIn", kInt}),
 			base:   map[string]string{"method": `"PUT"`, "key": `"a.mp4"`, "contentType": `"video/mp4"`}, text: "key"},
 		{method: "POST", path: "/v1/uppy/s3/multipart", limit: smallLimit,
-			fields: with(str("filename", "type"), hostileField{"metadata", kStringMap}),
-			base:   map[string]string{"filename": `"a.mp4"`, "type": `"video/mp4"`}, text: "filename"},
+			fields: with(str("filename", "type"), hostileField{"metadata", kObject}),
+			base:   map[string]string{"filename": `"a.mp4"`, "type": `"video/mp4"`, "metadata": `{"size":12582917}`}, text: "filename"},
 		{method: "POST", path: uploadPath + "/complete?key=" + url.QueryEscape(uploadKey), route: "/v1/uppy/s3/multipart/{uploadId}/complete", limit: largeLimit,
 			fields: []hostileField{{"parts", kArray}},
 			base:   map[string]string{"parts": `[{"PartNumber":1,"ETag":"\"e\""}]`}},
@@ -334,6 +335,8 @@ func (rt hostileRoute) wrongType(rng *rand.Rand) []byte {
 		wrong = []string{`"true"`, `1`, `0`, `[]`, `{}`, `"false"`}
 	case kStringMap:
 		wrong = []string{`"a=b"`, `[]`, `["a"]`, `{"a":1}`, `{"a":{}}`, `{"a":true}`, `1`}
+	case kObject:
+		wrong = []string{`"a=b"`, `[]`, `[{}]`, `1`, `true`}
 	case kArray:
 		wrong = []string{`"1"`, `1`, `{}`, `true`, `{"0":1}`}
 	}
@@ -412,11 +415,11 @@ func (rt hostileRoute) loneSurrogate(rng *rand.Rand) []byte {
 }
 
 // deepNesting is brackets or objects nested deep, closed or not, at the top or as a
-// field's value. One in four is nested around 10k deep, either side of the decoders'
-// limit of 10000; the others up to 2000 deep, which costs less to decode.
+// field's value. One in five is nested around 10k deep, either side of the decoders'
+// limit of 10000; the others up to 1000 deep, which costs less to decode.
 func (rt hostileRoute) deepNesting(rng *rand.Rand) []byte {
-	n := 1 + rng.IntN(2_000)
-	if rng.IntN(4) == 0 {
+	n := 1 + rng.IntN(1_000)
+	if rng.IntN(5) == 0 {
 		n = 9_990 + rng.IntN(1_020)
 	}
 	f := rt.field(rng)
