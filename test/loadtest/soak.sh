@@ -298,9 +298,11 @@ while :; do
 		load "$name" paced.lua "$d" "${PAUSE[$name]}"
 		REQUESTS[$name]=$((${REQUESTS[$name]:-0} + requests)) SECONDS_OF[$name]=$((${SECONDS_OF[$name]:-0} + d))
 		printf '  %4ds  %-10s %8.0f req/s (target %d)\n' "$(($(date +%s) - start))" "$name" "$rps" "${TARGET[$name]}"
-		# One correction for the time the requests themselves take, as run.sh does.
+		# The correction of run.sh for the time the requests themselves take, halved: the
+		# machine's other work changes that time from slice to slice, and a full
+		# correction overshoots when it goes away.
 		PAUSE[$name]=$(awk -v c="${CONNS[$name]}" -v t="${TARGET[$name]}" -v r="$rps" -v p="${PAUSE[$name]}" \
-			'BEGIN {x = c * 1000 / t - (c * 1000 / r - p); if (x < 0) x = 0; printf "%.3f", x}')
+			'BEGIN {x = c * 1000 / t - (c * 1000 / r - p); if (x < 0) x = 0; printf "%.3f", (x + p) / 2}')
 		if ! kill -0 "$pid" 2>/dev/null; then
 			echo "presignd stopped during the soak:" >&2
 			tail -n 20 "$work/presignd.log" >&2
