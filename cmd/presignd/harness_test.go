@@ -383,6 +383,13 @@ type process struct {
 // until it listens, and kills it when the test ends.
 func startProcess(t testing.TB, cfgYAML string) *process {
 	t.Helper()
+	return startProcessEnv(t, cfgYAML)
+}
+
+// startProcessEnv is startProcess with more variables (NAME=value) in the process's
+// environment.
+func startProcessEnv(t testing.TB, cfgYAML string, env ...string) *process {
+	t.Helper()
 	path := writeConfig(t, cfgYAML)
 	p := &process{
 		presignd: &presignd{ConfigPath: path, stderr: &syncbuf.Buffer{}},
@@ -390,7 +397,7 @@ func startProcess(t testing.TB, cfgYAML string) *process {
 		exited:   make(chan struct{}),
 	}
 	p.cmd = exec.Command(presigndBinary(t), "serve", "--config", path)
-	p.cmd.Env = os.Environ()
+	p.cmd.Env = append(os.Environ(), env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ import (
 	"github.com/presignd/presignd/internal/auditlog"
 	"github.com/presignd/presignd/internal/config"
 	"github.com/presignd/presignd/internal/signer/s3signer"
+	"github.com/presignd/presignd/internal/tracing"
 	"github.com/presignd/presignd/internal/ui"
 )
 
@@ -65,6 +66,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if *profiling && cfg.AdminListen == "" {
 		return errors.New("--pprof needs admin_listen in the config: profiles are never served on the API listener")
 	}
+	// Traces, when the OTEL_* environment says where to send them (internal/tracing).
+	tr, err := tracing.From(ctx, getenv, buildVersion(), log)
+	if err != nil {
+		return err
+	}
+	// On the way out of a failure; the normal path exports before closing the log.
+	defer shutdownTracing(tr, log)
 	if *dev {
 		log.Warn("running on the development config: token dev-token grants every method on bucket "+cfg.Clients[0].Grants[0].Bucket+
 			"; browser pages may call it only from loopback origins; never use this in production",
@@ -77,7 +85,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	srv, err := newAPIServer(parts, *dev, getenv, log)
+	srv, err := newAPIServer(parts, *dev, getenv, tr, log)
 	if err != nil {
 		return err
 	}
@@ -108,6 +116,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		// Requests still in flight keep writing their lines until the process exits.
 		return err
 	}
+	shutdownTracing(tr, log)
 	return logOut.Close()
 }
 
@@ -145,7 +154,7 @@ func loadServeConfig(fs *flag.FlagSet, path, listen string, dev bool, getenv fun
 // newAPIServer makes the API server over the running parts, with its own metrics
 // registry, and records the first load as a successful reload. In dev mode only, the
 // share page is given the development token, so that it works without asking.
-func newAPIServer(parts *running, dev bool, getenv func(string) string, log *slog.Logger) (*api.Server, error) {
+func newAPIServer(parts *running, dev bool, getenv func(string) string, tr *tracing.Tracing, log *slog.Logger) (*api.Server, error) {
 	uploadKey, err := uploadKeyFrom(getenv, log)
 	if err != nil {
 		return nil, err
@@ -155,16 +164,33 @@ func newAPIServer(parts *running, dev bool, getenv func(string) string, log *slo
 		page.DevToken = config.DevToken
 	}
 	reg := prometheus.NewRegistry()
-	srv, err := api.New(api.Options{
+	o := api.Options{
 		Runtime: parts.rt, Logger: log, Registry: reg, UploadKey: uploadKey,
 		Build: api.BuildInfo{Version: buildVersion(), Revision: buildRevision(), GoVersion: runtime.Version()},
 		UI:    page,
-	})
+	}
+	if tr != nil {
+		o.Tracer, o.Propagator = tr.Provider, tr.Propagator
+	}
+	srv, err := api.New(o)
 	if err != nil {
 		return nil, err
 	}
 	srv.ReloadResult(true)
 	return srv, nil
+}
+
+// shutdownTracing exports the spans still buffered, within a bound of its own: a
+// collector that is down must not hold up the exit.
+func shutdownTracing(tr *tracing.Tracing, log *slog.Logger) {
+	if tr == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tr.Shutdown(ctx); err != nil {
+		log.Warn("the last spans were not exported", "error", err.Error())
+	}
 }
 
 // listening is the servers serve runs, each with its listener, and the addresses

@@ -68,5 +68,8 @@ func (s *Server) audit(ctx context.Context, c *caller, op string, e auditEntry, 
 		slog.String("outcome", outcome),
 		slog.String("reason", reason),
 	)
+	if s.tracer != nil {
+		r.AddAttrs(s.traceAttrs(ctx)...)
+	}
 	_ = h.Handle(ctx, r)
 }

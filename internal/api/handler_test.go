@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/presignd/presignd/internal/api"
 	"github.com/presignd/presignd/internal/app"
@@ -99,6 +100,8 @@ type fixtureOptions struct {
 	wrap func(api.Presigner) api.Presigner
 	// seen, when set, is where the fixture records the responses it validated.
 	seen map[string]bool
+	// tracer, when set, traces the API's requests.
+	tracer trace.TracerProvider
 }
 
 // testUploadKey authenticates upload IDs, the same for every test server, so that an
@@ -172,6 +175,7 @@ func newServer(t testing.TB, o fixtureOptions, logs io.Writer) *api.Server {
 		Now:       func() time.Time { return testNow },
 		Build:     api.BuildInfo{Version: "test", Revision: "test", GoVersion: "test"},
 		UploadKey: testUploadKey,
+		Tracer:    o.tracer,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -181,7 +181,8 @@ func (m *metrics) credentialsExpiry(c signer.Credentials) {
 	m.credsExpiry.Set(v)
 }
 
-func (m *metrics) observeHTTP(route string, code int, d time.Duration) {
+// httpChildren returns the HTTP metrics of a route pattern and status code.
+func (m *metrics) httpChildren(route string, code int) *httpChildren {
 	k := httpKey{route, code}
 	v, ok := m.httpSeries.Load(k)
 	if !ok {
@@ -190,9 +191,7 @@ func (m *metrics) observeHTTP(route string, code int, d time.Duration) {
 			duration: m.httpDuration.WithLabelValues(route),
 		})
 	}
-	ch := v.(*httpChildren)
-	ch.requests.Inc()
-	ch.duration.Observe(d.Seconds())
+	return v.(*httpChildren)
 }
 
 // presignRequests returns the decision counter of a client, operation and outcome,

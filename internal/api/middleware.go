@@ -128,8 +128,17 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		route := "unmatched"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			route = rc.RoutePattern()
+			if s.tracer != nil {
+				s.nameSpan(r.Context(), r.Method, route)
+			}
 		}
-		s.metrics.observeHTTP(route, sw.status, time.Since(start))
+		ch := s.metrics.httpChildren(route, sw.status)
+		ch.requests.Inc()
+		if s.tracer != nil {
+			observeWithExemplar(ch.duration, r.Context(), time.Since(start).Seconds())
+		} else {
+			ch.duration.Observe(time.Since(start).Seconds())
+		}
 	})
 }
 

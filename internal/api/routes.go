@@ -53,7 +53,7 @@ func (s *Server) Handler(admin bool) http.Handler {
 	if admin {
 		s.adminRoutes(r)
 	}
-	return r
+	return s.traced(r)
 }
 
 // AdminHandler serves /healthz, /readyz and /metrics.
@@ -71,7 +71,12 @@ func (s *Server) AdminHandler() http.Handler {
 func (s *Server) adminRoutes(r chi.Router) {
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+		Registry: s.registry,
+		// Exemplars (the trace of a latency observation) exist only in OpenMetrics,
+		// which a scraper gets by asking for it; the text format stays the default.
+		EnableOpenMetrics: true,
+	}))
 }
 
 // methodNotAllowed answers 405 with the Allow header RFC 9110 requires.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/presignd/presignd/internal/identity"
@@ -68,6 +70,12 @@ type Options struct {
 	UploadKey []byte
 	// UI configures the share page at /ui/; only serve --dev gives it a token.
 	UI ui.Options
+	// Tracer, when set, traces the requests of the API routes (never the admin
+	// routes): spans named by route pattern, trace context taken from incoming
+	// requests by Propagator, the trace ID in audit lines and exemplars on the HTTP
+	// latency histogram. When nil, nothing of this runs.
+	Tracer     trace.TracerProvider
+	Propagator propagation.TextMapPropagator
 }
 
 // Runtime is everything the API serves with that comes from one config: a reload
@@ -130,6 +138,9 @@ type Server struct {
 	inFlight  atomic.Int64 // weighted /v1 requests being served
 	conns     *connGuard
 	ui        http.Handler // the share page (internal/ui)
+	// tracer and propagator are set when requests are traced (Options.Tracer).
+	tracer     trace.TracerProvider
+	propagator propagation.TextMapPropagator
 }
 
 // state is everything derived from one config; a reload swaps it whole.
@@ -170,7 +181,13 @@ func New(o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{log: o.Logger, now: o.Now, registry: o.Registry, uploadKey: o.UploadKey, ui: ui.Handler(o.UI)}
+	s := &Server{log: o.Logger, now: o.Now, registry: o.Registry, uploadKey: o.UploadKey, ui: ui.Handler(o.UI), tracer: o.Tracer}
+	if s.tracer != nil {
+		s.propagator = o.Propagator
+		if s.propagator == nil {
+			s.propagator = propagation.TraceContext{}
+		}
+	}
 	m, err := newMetrics(o.Registry, o.Build)
 	if err != nil {
 		return nil, err

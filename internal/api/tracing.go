@@ -1,0 +1,71 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// traced wraps the API handler in a server span per request when tracing is on. The
+// span is named by the method alone until routing has found the route pattern
+// (nameSpan); a request that matches no route keeps that name, as OpenTelemetry's
+// HTTP conventions say. The admin routes are never traced, so that probes and
+// scrapes do not fill the traces.
+func (s *Server) traced(h http.Handler) http.Handler {
+	if s.tracer == nil {
+		return h
+	}
+	return otelhttp.NewHandler(h, "presignd",
+		otelhttp.WithTracerProvider(s.tracer),
+		otelhttp.WithPropagators(s.propagator),
+		// presignd's own metrics are Prometheus's; otelhttp's would be a second set.
+		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
+		otelhttp.WithFilter(func(r *http.Request) bool { return !isAdminPath(r.URL.Path) }),
+	)
+}
+
+func isAdminPath(p string) bool {
+	return p == "/healthz" || p == "/readyz" || p == "/metrics"
+}
+
+// nameSpan names the request's span by its route pattern, once routing has found it.
+func (s *Server) nameSpan(ctx context.Context, method, route string) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	span.SetName(method + " " + route)
+	span.SetAttributes(semconv.HTTPRoute(route))
+}
+
+// observeWithExemplar records a duration with the trace and span IDs of a sampled
+// request as its exemplar, so that a latency bucket leads to a trace.
+func observeWithExemplar(o prometheus.Observer, ctx context.Context, v float64) {
+	sc := trace.SpanContextFromContext(ctx)
+	eo, ok := o.(prometheus.ExemplarObserver)
+	if !sc.IsSampled() || !ok {
+		o.Observe(v)
+		return
+	}
+	eo.ObserveWithExemplar(v, prometheus.Labels{"trace_id": sc.TraceID().String(), "span_id": sc.SpanID().String()})
+}
+
+// traceAttrs are the audit line's trace_id and span_id when the request is part of a
+// trace (tracing is on, and the request was sampled or came with a trace context).
+func (s *Server) traceAttrs(ctx context.Context) []slog.Attr {
+	if s.tracer == nil {
+		return nil
+	}
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return nil
+	}
+	return []slog.Attr{slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String())}
+}
