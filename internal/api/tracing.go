@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -36,6 +37,8 @@ func isAdminPath(p string) bool {
 }
 
 // nameSpan names the request's span by its route pattern, once routing has found it.
+// On a route with parameters, url.path becomes the pattern too: the raw path holds an
+// object key or an upload ID, which belong in the audit log, not in traces.
 func (s *Server) nameSpan(ctx context.Context, method, route string) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
@@ -43,6 +46,9 @@ func (s *Server) nameSpan(ctx context.Context, method, route string) {
 	}
 	span.SetName(method + " " + route)
 	span.SetAttributes(semconv.HTTPRoute(route))
+	if strings.ContainsAny(route, "{*") {
+		span.SetAttributes(semconv.URLPath(route))
+	}
 }
 
 // observeWithExemplar records a duration with the trace and span IDs of a sampled

@@ -84,7 +84,7 @@ func TestTracingSpans(t *testing.T) {
 	if r := f.post(t, reportsToken, `{"bucket":"media","key":"secret/a.pdf"}`); r.status != 403 {
 		t.Fatalf("denied presign: %d", r.status)
 	}
-	if r := f.get(t, "/v1/objects/media/reports/a%20b.pdf", "Authorization", "Bearer "+reportsToken); r.status != 307 {
+	if r := f.get(t, "/v1/objects/media/reports/private-name.pdf", "Authorization", "Bearer "+reportsToken); r.status != 307 {
 		t.Fatalf("link: %d", r.status)
 	}
 	if r := f.get(t, "/v1/nothing/here"); r.status != 404 {
@@ -95,6 +95,16 @@ func TestTracingSpans(t *testing.T) {
 		names = append(names, s.Name)
 		if s.Parent.IsValid() {
 			t.Errorf("span %q has a parent without a traceparent", s.Name)
+		}
+	}
+	// The link's span holds the route pattern, not the object's key.
+	link := spans.GetSpans()[1]
+	if v, _ := spanAttr(link, "url.path"); v.AsString() != "/v1/objects/{bucket}/*" {
+		t.Errorf("the link span's url.path is %q, want the route pattern", v.AsString())
+	}
+	for _, a := range link.Attributes {
+		if strings.Contains(a.Value.String(), "private-name") {
+			t.Errorf("the link span's %s holds the key: %s", a.Key, a.Value.String())
 		}
 	}
 	want := []string{"POST /v1/presign", "GET /v1/objects/{bucket}/*", "GET"}
