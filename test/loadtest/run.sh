@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test (make loadtest): presignd, with authentication, policy, metrics and the
-# audit log all on, on every signing route and with every identity that can be loaded
-# over plain HTTP, against two reference servers under the same wrk load:
+# audit log all on, on every signing route and with every identity, against two
+# reference servers under the same wrk load:
 #   fixed  a chi handler that returns a fixed JSON body (the floor of any Go service)
 #   naive  chi + json decode + s3.PresignClient on the SDK's default config
 # The reference servers answer POST /v1/presign (the GET presign body) only.
@@ -15,22 +15,35 @@
 #   jwt-rs256  the get load with an RS256 JWT (issuer keys from a jwks_file)
 #   jwt-es256  the same with an ES256 JWT
 #   proxy      the get load as a trusted proxy's user (identity header from loopback)
+#   tls-token  the get load over TLS, static token: the reference of the TLS identities
+#   mtls       the get load over TLS with a client certificate (a SPIFFE ID) and no token
+# tls-token and mtls go to a second presignd, presignd-tls, serving its API over TLS
+# with client certificates verified but not required (so that a token caller works
+# on it too), with the same grants. wrk cannot present a client certificate, so these
+# two loads are made by tlsload (test/loadtest/tlsload), a closed-loop Go client with
+# one keep-alive connection per goroutine (it checks that there is one handshake per
+# connection). A Go client takes more of the shared CPUs per request than wrk does, so
+# compare the TLS loads with each other (mtls / tls-token), not with get. The CA, the
+# server certificate (for 127.0.0.1) and the client certificate are made with openssl
+# for each run (ECDSA P-256, as the e2e tests' CA makes them).
 # Each load runs in turn (never two at once), after a warm-up, for LOADTEST_ROUNDS
 # rounds, so that whatever else the machine is doing falls on all of them alike; each
 # figure is the median of its rounds. Then each route is held near half of its peak
 # rate to report its latency there. presignd's resident memory is sampled from /proc,
 # the CPU time each server spends per request is read from /proc, and presignd's
-# audit log is checked for one line per decision (a batch item is one).
+# audit log (and presignd-tls's) is checked for one line per decision (a batch item is
+# one).
 #
 # Issuing a URL makes no network call; a versitygw (the one make test builds, in
 # PRESIGND_VERSITYGW) serves the one multipart create that gives the parts load its
 # upload ID. Credentials are the AWS documentation example key pair, given as static
 # credentials in the environment. presignd's audit log (some hundred MB) goes to a file
-# in a temporary directory, removed at the end.
+# in a temporary directory, removed at the end, with the certificates.
 #
-# With LOADTEST_PROFILE set to a directory, presignd runs with --pprof, a CPU profile
-# of each route is taken during its first round (ROUTE.pprof in that directory, with
-# the presignd binary), and the functions with the most CPU are printed per route.
+# With LOADTEST_PROFILE set to a directory, presignd (and presignd-tls) runs with
+# --pprof, a CPU profile of each route is taken during its first round (ROUTE.pprof in
+# that directory, with the presignd binary), and the functions with the most CPU are
+# printed per route.
 #
 # Environment: LOADTEST_DURATION (seconds per run, default 10s), LOADTEST_ROUNDS (3),
 # LOADTEST_WARMUP (3s), LOADTEST_THREADS (2), LOADTEST_CONNECTIONS (64),
@@ -44,7 +57,7 @@ warmup=${LOADTEST_WARMUP:-3s}
 rounds=${LOADTEST_ROUNDS:-3}
 threads=${LOADTEST_THREADS:-2}
 conns=${LOADTEST_CONNECTIONS:-64}
-read -r -a routes <<<"${LOADTEST_ROUTES:-get put post parts batch100 jwt-rs256 jwt-es256 proxy}"
+read -r -a routes <<<"${LOADTEST_ROUTES:-get put post parts batch100 jwt-rs256 jwt-es256 proxy tls-token mtls}"
 GO=${GO:-go}
 profile_dir=${LOADTEST_PROFILE:-}
 if [ -n "$profile_dir" ]; then
@@ -62,6 +75,10 @@ if ! command -v wrk >/dev/null; then
 		echo "wrk is not installed: apt-get install wrk" >&2
 		exit 1
 	fi
+fi
+if ! command -v openssl >/dev/null; then
+	echo "openssl is not installed (it makes the TLS loads' certificates): apt-get install openssl" >&2
+	exit 1
 fi
 if [ ! -x "$versitygw" ]; then
 	echo "no versitygw at $versitygw: run make loadtest (it builds one) or set PRESIGND_VERSITYGW" >&2
@@ -82,6 +99,7 @@ CGO_ENABLED=0 $GO build -trimpath -o "$work/presignd" ./cmd/presignd
 $GO build -trimpath -o "$work/fixed" ./test/loadtest/fixed
 $GO build -trimpath -o "$work/naive" ./test/loadtest/naive
 $GO build -trimpath -o "$work/mint" ./test/loadtest/mint
+$GO build -trimpath -o "$work/tlsload" ./test/loadtest/tlsload
 
 access=AKIAIOSFODNN7EXAMPLE
 secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
@@ -126,6 +144,42 @@ clients:
       - {bucket: media, prefixes: ["other/"], methods: [GET], max_ttl: 1h}
 EOF
 
+# presignd-tls's certificates: a CA that signs the server's (for 127.0.0.1) and the
+# client's (a SPIFFE ID), each key ECDSA P-256.
+spiffe_id=spiffe://loadtest.example/presignd/mtls
+make_certs() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=presignd load test CA" -addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign" -keyout "$work/ca.key" -out "$work/ca.pem"
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n' >"$work/server.ext"
+	printf 'subjectAltName=URI:%s\nextendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n' "$spiffe_id" >"$work/client.ext"
+	for who in server client; do
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-subj "/CN=presignd load test $who" -keyout "$work/$who.key" -out "$work/$who.csr"
+		openssl x509 -req -in "$work/$who.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
+			-set_serial "0x$(openssl rand -hex 8)" -days 2 -extfile "$work/$who.ext" -out "$work/$who.pem"
+	done
+}
+if ! make_certs >"$work/openssl.log" 2>&1; then
+	echo "making the TLS loads' certificates failed:" >&2
+	cat "$work/openssl.log" >&2
+	exit 1
+fi
+cat >"$work/presignd-tls.yaml" <<EOF
+listen: 127.0.0.1:0
+admin_listen: 127.0.0.1:0
+s3: {region: us-east-1, endpoint: "http://127.0.0.1:$s3port", path_style: true}
+shutdown: {drain_delay: 0s, grace: 5s}
+tls: {cert_file: "$work/server.pem", key_file: "$work/server.key", client_ca_file: "$work/ca.pem", require_client_cert: false}
+clients:
+  - name: loadtest
+    token_sha256: "$(printf %s "$token" | "$work/presignd" hash-token)"
+    grants: $grants
+  - name: mtls-callers
+    match: [{spiffe_id: "$spiffe_id"}]
+    grants: $grants
+EOF
+
 # The servers see static credentials and nothing else of this machine's AWS setup.
 server_env=(env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_S3
 	AWS_ACCESS_KEY_ID=$access AWS_SECRET_ACCESS_KEY=$secret
@@ -133,20 +187,20 @@ server_env=(env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL -u AWS_E
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 	NAIVE_TOKEN="$token")
 
-declare -A PID ADDR
-# start NAME starts a server and records its PID and address. presignd logs its
-# address (and then its audit log) to stderr; the reference servers print theirs on
-# stdout.
+declare -A PID ADDR ADMIN
+# start NAME starts a server and records its PID and address. presignd (and
+# presignd-tls) logs its address (and then its audit log) to stderr; the reference
+# servers print theirs on stdout.
 start() {
 	local name=$1 pid addr=""
 	case $name in
-	presignd) "${server_env[@]}" "$work/presignd" serve --config "$work/presignd.yaml" ${profile_dir:+--pprof} >"$work/$name.out" 2>"$work/$name.log" & ;;
+	presignd | presignd-tls) "${server_env[@]}" "$work/presignd" serve --config "$work/$name.yaml" ${profile_dir:+--pprof} >"$work/$name.out" 2>"$work/$name.log" & ;;
 	*) "${server_env[@]}" "$work/$name" >"$work/$name.out" 2>"$work/$name.log" & ;;
 	esac
 	pid=$!
 	pids+=("$pid")
 	for _ in $(seq 100); do
-		if [ "$name" = presignd ]; then
+		if [[ $name == presignd* ]]; then
 			addr=$(grep -m1 '"msg":"listening"' "$work/$name.log" 2>/dev/null | sed 's/.*"addr":"\([^"]*\)".*/\1/' || true)
 		else
 			addr=$(head -n1 "$work/$name.out" 2>/dev/null || true)
@@ -160,28 +214,38 @@ start() {
 		cat "$work/$name.log" >&2
 		exit 1
 	fi
-	# One request by hand, with presignd's own client: the load must be answered with
+	# One request by hand, with presignd's own client (to presignd-tls, with curl, with
+	# the token and then with the client certificate): the load must be answered with
 	# URLs, not errors.
-	if ! PRESIGND_TOKEN=$token "$work/presignd" presign "s3://media/reports/2026/q3 summary.pdf" \
+	if [ "$name" = presignd-tls ]; then
+		local req=(curl -sSf --cacert "$work/ca.pem" -H 'Content-Type: application/json'
+			-d '{"bucket":"media","key":"reports/2026/q3 summary.pdf","expires_in":3600}' "https://$addr/v1/presign")
+		if ! { "${req[@]}" -H "Authorization: Bearer $token" && "${req[@]}" --cert "$work/client.pem" --key "$work/client.key"; } \
+			>/dev/null 2>"$work/$name.first"; then
+			echo "$name did not answer the load's request with a URL:" >&2
+			cat "$work/$name.first" >&2
+			exit 1
+		fi
+	elif ! PRESIGND_TOKEN=$token "$work/presignd" presign "s3://media/reports/2026/q3 summary.pdf" \
 		--expires-in 3600 --server "http://$addr" >/dev/null 2>"$work/$name.first"; then
 		echo "$name did not answer the load's request with a URL:" >&2
 		cat "$work/$name.first" >&2
 		exit 1
 	fi
 	PID[$name]=$pid ADDR[$name]=$addr
-	if [ "$name" = presignd ]; then
-		admin_addr=$(grep -m1 '"msg":"listening"' "$work/$name.log" | sed 's/.*"admin_addr":"\([^"]*\)".*/\1/')
+	if [[ $name == presignd* ]]; then
+		ADMIN[$name]=$(grep -m1 '"msg":"listening"' "$work/$name.log" | sed 's/.*"admin_addr":"\([^"]*\)".*/\1/')
 	fi
 }
 
-for name in fixed naive presignd; do
+for name in fixed naive presignd presignd-tls; do
 	start "$name"
 	echo "$name on ${ADDR[$name]}"
 done
 
 # The loads: for each, the server, the identity header and value, the path, the body
-# file, and the audit lines per request.
-declare -A SERVER HEADER VALUE PATHOF BODY ITEMS CONNS
+# file, and the audit lines per request; for mtls, the client certificate (CERT).
+declare -A SERVER HEADER VALUE PATHOF BODY ITEMS CONNS CERT
 get_body='{"bucket":"media","key":"reports/2026/q3 summary.pdf","expires_in":3600}'
 printf '%s' "$get_body" >"$work/get.json"
 printf '%s' '{"bucket":"media","key":"uploads/2026/cat.png","method":"PUT","expires_in":900,"content_type":"image/png","content_length":482113}' >"$work/put.json"
@@ -217,11 +281,14 @@ load_def batch100 presignd Authorization "Bearer $token" /v1/presign/batch "$wor
 load_def jwt-rs256 presignd Authorization "Bearer $(cat "$work/token-rs256")" /v1/presign "$work/get.json" 1
 load_def jwt-es256 presignd Authorization "Bearer $(cat "$work/token-es256")" /v1/presign "$work/get.json" 1
 load_def proxy presignd X-Auth-Request-Email "$proxy_user" /v1/presign "$work/get.json" 1
+load_def tls-token presignd-tls Authorization "Bearer $token" /v1/presign "$work/get.json" 1
+load_def mtls presignd-tls "" "" /v1/presign "$work/get.json" 1
+CERT[mtls]=$work/client
 # A batch weighs 16 against limits.max_in_flight (256 by default): 8 connections keep
 # both CPUs busy without being shed.
 CONNS[batch100]=8
 for r in "${routes[@]}"; do
-	if [ -z "${SERVER[$r]:-}" ] || [ "${SERVER[$r]}" != presignd ]; then
+	if [ -z "${SERVER[$r]:-}" ] || [[ ${SERVER[$r]} != presignd* ]]; then
 		echo "unknown route $r in LOADTEST_ROUTES" >&2
 		exit 1
 	fi
@@ -239,30 +306,59 @@ ms() {
 # cputicks PID is the CPU time (user + system, in clock ticks) the process has used.
 cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-served=0
-# load NAME SCRIPT DURATION [DELAY_MS] runs wrk with load NAME and sets rps, p50, p99,
-# requests and cpu (the server's CPU microseconds per request); it fails on any answer
-# that is not 2xx and on socket errors.
+# field NAME FILE is the value of NAME=VALUE in tlsload's summary line.
+field() { awk -v k="$1" '{for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2)}' "$2"; }
+
+declare -A SERVED=([presignd]=0 [presignd-tls]=0)
+# load NAME SCRIPT DURATION [DELAY_MS] runs wrk with load NAME (tlsload for
+# presignd-tls's loads: it has no script, and DELAY_MS is its -pause) and sets rps,
+# p50, p99, requests and cpu (the server's CPU microseconds per request); it fails on
+# any answer that is not 2xx and on socket errors, and a tlsload load also on more
+# TLS handshakes than connections (a connection that was not kept). tlsload runs with
+# no warm-up of its own, so that the server's CPU is read over the requests it
+# counts; its connections' handshakes fall in the run, as wrk's connects do.
 load() {
 	local name=$1 script=$2 d=$3 before after server
 	shift 3
 	server=${SERVER[$name]}
 	local out="$work/$name.wrk"
 	before=$(cputicks "${PID[$server]}")
-	wrk -t"$threads" -c"${CONNS[$name]}" -d"$d" --latency -s "$scripts/$script" "http://${ADDR[$server]}${PATHOF[$name]}" \
-		-- "${HEADER[$name]}" "${VALUE[$name]}" "${PATHOF[$name]}" "${BODY[$name]}" "$@" >"$out"
-	after=$(cputicks "${PID[$server]}")
-	if grep -q 'Non-2xx or 3xx responses' "$out" || grep -q 'Socket errors' "$out"; then
-		echo "$name: wrk saw errors:" >&2
-		cat "$out" >&2
-		exit 1
+	if [ "$server" = presignd-tls ]; then
+		local args=(-url "https://${ADDR[$server]}${PATHOF[$name]}" -c "${CONNS[$name]}" -d "$d"
+			-body "${BODY[$name]}" -header "Content-Type: application/json" -ca "$work/ca.pem")
+		[ -n "${HEADER[$name]}" ] && args+=(-header "${HEADER[$name]}: ${VALUE[$name]}")
+		[ -n "${CERT[$name]:-}" ] && args+=(-cert "${CERT[$name]}.pem" -key "${CERT[$name]}.key")
+		[ $# -gt 0 ] && args+=(-pause "${1}ms")
+		if ! "$work/tlsload" "${args[@]}" >"$out" 2>"$out.err"; then
+			echo "$name: tlsload saw errors:" >&2
+			cat "$out" "$out.err" >&2
+			exit 1
+		fi
+		after=$(cputicks "${PID[$server]}")
+		if [ "$(field handshakes "$out")" != "$(field connections "$out")" ]; then
+			echo "$name: tlsload made more TLS handshakes than connections (connections were not kept):" >&2
+			cat "$out" >&2
+			exit 1
+		fi
+		rps=$(field rps "$out") p50=$(field p50_ms "$out") p99=$(field p99_ms "$out") requests=$(field requests "$out")
+	else
+		wrk -t"$threads" -c"${CONNS[$name]}" -d"$d" --latency -s "$scripts/$script" "http://${ADDR[$server]}${PATHOF[$name]}" \
+			-- "${HEADER[$name]}" "${VALUE[$name]}" "${PATHOF[$name]}" "${BODY[$name]}" "$@" >"$out"
+		after=$(cputicks "${PID[$server]}")
+		if grep -q 'Non-2xx or 3xx responses' "$out" || grep -q 'Socket errors' "$out"; then
+			echo "$name: wrk saw errors:" >&2
+			cat "$out" >&2
+			exit 1
+		fi
+		rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+		p50=$(ms "$(awk '$1 == "50%" {print $2}' "$out")")
+		p99=$(ms "$(awk '$1 == "99%" {print $2}' "$out")")
+		requests=$(awk '/requests in/ {print $1}' "$out")
 	fi
-	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-	p50=$(ms "$(awk '$1 == "50%" {print $2}' "$out")")
-	p99=$(ms "$(awk '$1 == "99%" {print $2}' "$out")")
-	requests=$(awk '/requests in/ {print $1}' "$out")
 	cpu=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
-	served=$((served + requests * ${ITEMS[$name]}))
+	if [ -n "${SERVED[$server]:-}" ]; then
+		SERVED[$server]=$((${SERVED[$server]} + requests * ${ITEMS[$name]}))
+	fi
 }
 
 # rss_midway PID SECONDS writes the process's VmRSS (kB) to the file rss.PID.N halfway
@@ -286,9 +382,9 @@ for round in $(seq "$rounds"); do
 	for name in "${loads[@]}"; do
 		[ "${SERVER[$name]}" = presignd ] && rss_midway "${PID[presignd]}" "${duration%s}"
 		profiling=""
-		if [ -n "$profile_dir" ] && [ "$round" = 1 ] && [ "${SERVER[$name]}" = presignd ]; then
+		if [ -n "$profile_dir" ] && [ "$round" = 1 ] && [[ ${SERVER[$name]} == presignd* ]]; then
 			curl -sf -o "$profile_dir/$name.pprof" \
-				"http://$admin_addr/debug/pprof/profile?seconds=$(awk -v d="${duration%s}" 'BEGIN {print (d > 2) ? int(d - 1) : 1}')" &
+				"http://${ADMIN[${SERVER[$name]}]}/debug/pprof/profile?seconds=$(awk -v d="${duration%s}" 'BEGIN {print (d > 2) ? int(d - 1) : 1}')" &
 			profiling=$!
 		fi
 		load "$name" route.lua "$duration"
@@ -337,14 +433,20 @@ fi
 pid=${PID[presignd]}
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
 rss_end=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
-rss_max=$(cat "$work"/rss.* 2>/dev/null | sort -n | tail -n1)
-for name in fixed naive presignd; do kill -TERM "${PID[$name]}"; done
-wait "${PID[presignd]}" 2>/dev/null || true
+# No sample when only presignd-tls's loads ran: presignd was idle.
+rss_max=$(cat "$work"/rss.* 2>/dev/null | sort -n | tail -n1 || true)
+[ -n "$rss_max" ] || rss_max=$rss_end
+for name in fixed naive presignd presignd-tls; do kill -TERM "${PID[$name]}"; done
+wait "${PID[presignd]}" "${PID[presignd-tls]}" 2>/dev/null || true
 audited=$(grep -c '"msg":"presign"' "$work/presignd.log" || true)
+audited_tls=$(grep -c '"msg":"presign"' "$work/presignd-tls.log" || true)
 
 get=${RPS[get]:-}
 echo
 echo "results: median of $rounds rounds (loopback, wrk -t$threads -c$conns -d$duration, $(nproc) CPUs shared by wrk and the server)"
+if [[ " ${routes[*]} " == *" tls-token "* || " ${routes[*]} " == *" mtls "* ]]; then
+	echo "  (tls-token and mtls: tlsload -c$conns -d$duration over TLS to presignd-tls; a Go client takes more of the CPUs than wrk)"
+fi
 printf '  %-10s %9s %9s %8s %8s %10s %13s %13s\n' load "req/s" "items/s" "/ get" "/ fixed" "CPU us/req" "p50 ms (half)" "p99 ms (half)"
 for name in "${loads[@]}"; do
 	awk -v n="$name" -v r="${RPS[$name]}" -v i="${ITEMS[$name]}" -v g="$get" -v f="${RPS[fixed]}" -v c="${CPU[$name]}" \
@@ -363,18 +465,26 @@ if [ -n "$get" ]; then
 	}'
 	for name in "${routes[@]}"; do
 		[ "$name" = get ] && continue
+		# The TLS loads' reference is tls-token (below), not get.
+		[ "${SERVER[$name]}" = presignd-tls ] && continue
 		awk -v n="$name" -v r="${RPS[$name]}" -v i="${ITEMS[$name]}" -v g="$get" 'BEGIN {
 			x = r * i / g
 			printf "  %-10s / get:        %.2fx  (target >= 0.8x: %s)\n", n, x, (x >= 0.8) ? "met" : "NOT met"
 		}'
 	done
 fi
+if [ -n "${RPS[tls-token]:-}" ] && [ -n "${RPS[mtls]:-}" ]; then
+	awk -v m="${RPS[mtls]}" -v t="${RPS[tls-token]}" 'BEGIN {
+		printf "  mtls / tls-token:       %.2fx  (target >= 0.8x: %s)\n", m / t, (m / t >= 0.8) ? "met" : "NOT met"
+	}'
+fi
 awk -v h="$hwm" -v m="$rss_max" -v e="$rss_end" 'BEGIN {
 	printf "  presignd RSS: %.1f MiB midway through its runs (largest), VmHWM %.1f MiB, %.1f MiB at the end  (target < 64 MiB: %s)\n",
 		m / 1024, h / 1024, e / 1024, (h < 64 * 1024) ? "met" : "NOT met"
 }'
-echo "  presignd audit lines: $audited for $served decisions in the requests wrk completed (wrk does not count those in flight at its end)"
-if [ "$audited" -lt "$served" ]; then
+echo "  presignd audit lines: $audited for ${SERVED[presignd]} decisions in the requests wrk completed (wrk does not count those in flight at its end)"
+echo "  presignd-tls audit lines: $audited_tls for ${SERVED[presignd-tls]} decisions in the requests tlsload completed"
+if [ "$audited" -lt "${SERVED[presignd]}" ] || [ "$audited_tls" -lt "${SERVED[presignd-tls]}" ]; then
 	echo "fewer audit lines than decisions served" >&2
 	exit 1
 fi
