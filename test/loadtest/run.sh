@@ -17,6 +17,14 @@
 #   proxy      the get load as a trusted proxy's user (identity header from loopback)
 #   tls-token  the get load over TLS, static token: the reference of the TLS identities
 #   mtls       the get load over TLS with a client certificate (a SPIFFE ID) and no token
+#   traced     the get load on presignd-traced, a presignd with OpenTelemetry tracing on:
+#              every request sampled and its span exported over OTLP/HTTP (to the fixed
+#              server's /v1/traces, which discards it). traced / get is what tracing
+#              costs when it is on; with it off (every other load) it has no exporter,
+#              tracer or propagator.
+# With LOADTEST_BASELINE set to a git revision, that revision's presignd is built too
+# (presignd-base) and the get load run on it as base-get, in the same rounds: get /
+# base-get is what the changes since that revision cost (1.00x: nothing).
 # tls-token and mtls go to a second presignd, presignd-tls, serving its API over TLS
 # with client certificates verified but not required (so that a token caller works
 # on it too), with the same grants. wrk cannot present a client certificate, so these
@@ -48,7 +56,8 @@
 # Environment: LOADTEST_DURATION (seconds per run, default 10s), LOADTEST_ROUNDS (3),
 # LOADTEST_WARMUP (3s), LOADTEST_THREADS (2), LOADTEST_CONNECTIONS (64),
 # LOADTEST_ROUTES (the routes above, space-separated; default all), LOADTEST_PROFILE
-# (a directory; default none), GO (go), PRESIGND_VERSITYGW (the versitygw binary).
+# (a directory; default none), LOADTEST_BASELINE (a git revision; default none), GO (go),
+# PRESIGND_VERSITYGW (the versitygw binary).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -57,7 +66,9 @@ warmup=${LOADTEST_WARMUP:-3s}
 rounds=${LOADTEST_ROUNDS:-3}
 threads=${LOADTEST_THREADS:-2}
 conns=${LOADTEST_CONNECTIONS:-64}
-read -r -a routes <<<"${LOADTEST_ROUTES:-get put post parts batch100 jwt-rs256 jwt-es256 proxy tls-token mtls}"
+read -r -a routes <<<"${LOADTEST_ROUTES:-get put post parts batch100 jwt-rs256 jwt-es256 proxy tls-token mtls traced}"
+baseline=${LOADTEST_BASELINE:-}
+[ -n "$baseline" ] && routes+=(base-get)
 GO=${GO:-go}
 profile_dir=${LOADTEST_PROFILE:-}
 if [ -n "$profile_dir" ]; then
@@ -88,6 +99,7 @@ fi
 work=$(mktemp -d)
 pids=()
 cleanup() {
+	if [ -d "$work/base" ]; then git worktree remove --force "$work/base" >/dev/null 2>&1 || true; fi
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	rm -rf "$work"
@@ -100,6 +112,15 @@ $GO build -trimpath -o "$work/fixed" ./test/loadtest/fixed
 $GO build -trimpath -o "$work/naive" ./test/loadtest/naive
 $GO build -trimpath -o "$work/mint" ./test/loadtest/mint
 $GO build -trimpath -o "$work/tlsload" ./test/loadtest/tlsload
+if [ -n "$baseline" ]; then
+	rev=$(git rev-parse --verify "$baseline^{commit}") || {
+		echo "LOADTEST_BASELINE=$baseline is not a revision of this repository" >&2
+		exit 1
+	}
+	echo "building presignd at $baseline ($rev) as presignd-base"
+	git worktree add --detach "$work/base" "$rev" >/dev/null
+	(cd "$work/base" && CGO_ENABLED=0 $GO build -trimpath -o "$work/presignd-base" ./cmd/presignd)
+fi
 
 access=AKIAIOSFODNN7EXAMPLE
 secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
@@ -195,6 +216,10 @@ start() {
 	local name=$1 pid addr=""
 	case $name in
 	presignd | presignd-tls) "${server_env[@]}" "$work/presignd" serve --config "$work/$name.yaml" ${profile_dir:+--pprof} >"$work/$name.out" 2>"$work/$name.log" & ;;
+	# presignd's config; tracing on, sampling every request, spans to the fixed server.
+	presignd-traced) "${server_env[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="http://${ADDR[fixed]}" OTEL_TRACES_SAMPLER=always_on \
+		"$work/presignd" serve --config "$work/presignd.yaml" ${profile_dir:+--pprof} >"$work/$name.out" 2>"$work/$name.log" & ;;
+	presignd-base) "${server_env[@]}" "$work/presignd-base" serve --config "$work/presignd.yaml" ${profile_dir:+--pprof} >"$work/$name.out" 2>"$work/$name.log" & ;;
 	*) "${server_env[@]}" "$work/$name" >"$work/$name.out" 2>"$work/$name.log" & ;;
 	esac
 	pid=$!
@@ -238,7 +263,9 @@ start() {
 	fi
 }
 
-for name in fixed naive presignd presignd-tls; do
+servers=(fixed naive presignd presignd-tls presignd-traced)
+[ -n "$baseline" ] && servers+=(presignd-base)
+for name in "${servers[@]}"; do
 	start "$name"
 	echo "$name on ${ADDR[$name]}"
 done
@@ -284,6 +311,8 @@ load_def proxy presignd X-Auth-Request-Email "$proxy_user" /v1/presign "$work/ge
 load_def tls-token presignd-tls Authorization "Bearer $token" /v1/presign "$work/get.json" 1
 load_def mtls presignd-tls "" "" /v1/presign "$work/get.json" 1
 CERT[mtls]=$work/client
+load_def traced presignd-traced Authorization "Bearer $token" /v1/presign "$work/get.json" 1
+load_def base-get presignd-base Authorization "Bearer $token" /v1/presign "$work/get.json" 1
 # A batch weighs 16 against limits.max_in_flight (256 by default): 8 connections keep
 # both CPUs busy without being shed.
 CONNS[batch100]=8
@@ -309,7 +338,7 @@ cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # field NAME FILE is the value of NAME=VALUE in tlsload's summary line.
 field() { awk -v k="$1" '{for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2)}' "$2"; }
 
-declare -A SERVED=([presignd]=0 [presignd-tls]=0)
+declare -A SERVED=([presignd]=0 [presignd-tls]=0 [presignd-traced]=0 [presignd-base]=0)
 # load NAME SCRIPT DURATION [DELAY_MS] runs wrk with load NAME (tlsload for
 # presignd-tls's loads: it has no script, and DELAY_MS is its -pause) and sets rps,
 # p50, p99, requests and cpu (the server's CPU microseconds per request); it fails on
@@ -436,10 +465,12 @@ rss_end=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
 # No sample when only presignd-tls's loads ran: presignd was idle.
 rss_max=$(cat "$work"/rss.* 2>/dev/null | sort -n | tail -n1 || true)
 [ -n "$rss_max" ] || rss_max=$rss_end
-for name in fixed naive presignd presignd-tls; do kill -TERM "${PID[$name]}"; done
-wait "${PID[presignd]}" "${PID[presignd-tls]}" 2>/dev/null || true
-audited=$(grep -c '"msg":"presign"' "$work/presignd.log" || true)
-audited_tls=$(grep -c '"msg":"presign"' "$work/presignd-tls.log" || true)
+for name in "${servers[@]}"; do kill -TERM "${PID[$name]}"; done
+for name in "${servers[@]}"; do wait "${PID[$name]}" 2>/dev/null || true; done
+declare -A AUDITED
+for name in "${servers[@]}"; do
+	[[ $name == presignd* ]] && AUDITED[$name]=$(grep -c '"msg":"presign"' "$work/$name.log" || true)
+done
 
 get=${RPS[get]:-}
 echo
@@ -465,13 +496,24 @@ if [ -n "$get" ]; then
 	}'
 	for name in "${routes[@]}"; do
 		[ "$name" = get ] && continue
-		# The TLS loads' reference is tls-token (below), not get.
-		[ "${SERVER[$name]}" = presignd-tls ] && continue
+		# The TLS loads' reference is tls-token (below), not get; traced and base-get
+		# are not signing routes of their own (below).
+		[ "${SERVER[$name]}" != presignd ] && continue
 		awk -v n="$name" -v r="${RPS[$name]}" -v i="${ITEMS[$name]}" -v g="$get" 'BEGIN {
 			x = r * i / g
 			printf "  %-10s / get:        %.2fx  (target >= 0.8x: %s)\n", n, x, (x >= 0.8) ? "met" : "NOT met"
 		}'
 	done
+fi
+if [ -n "$get" ] && [ -n "${RPS[traced]:-}" ]; then
+	awk -v r="${RPS[traced]}" -v g="$get" -v c="${CPU[traced]}" -v cg="${CPU[get]}" 'BEGIN {
+		printf "  traced / get:           %.2fx  (tracing on, every request sampled and exported; CPU per request %.2fx)\n", r / g, c / cg
+	}'
+fi
+if [ -n "$get" ] && [ -n "${RPS[base-get]:-}" ]; then
+	awk -v r="${RPS[base-get]}" -v g="$get" -v c="${CPU[get]}" -v cb="${CPU[base-get]}" -v b="$baseline" 'BEGIN {
+		printf "  get / base-get:         %.2fx  (this tree against %s; CPU per request %.2fx)\n", g / r, b, c / cb
+	}'
 fi
 if [ -n "${RPS[tls-token]:-}" ] && [ -n "${RPS[mtls]:-}" ]; then
 	awk -v m="${RPS[mtls]}" -v t="${RPS[tls-token]}" 'BEGIN {
@@ -482,9 +524,13 @@ awk -v h="$hwm" -v m="$rss_max" -v e="$rss_end" 'BEGIN {
 	printf "  presignd RSS: %.1f MiB midway through its runs (largest), VmHWM %.1f MiB, %.1f MiB at the end  (target < 64 MiB: %s)\n",
 		m / 1024, h / 1024, e / 1024, (h < 64 * 1024) ? "met" : "NOT met"
 }'
-echo "  presignd audit lines: $audited for ${SERVED[presignd]} decisions in the requests wrk completed (wrk does not count those in flight at its end)"
-echo "  presignd-tls audit lines: $audited_tls for ${SERVED[presignd-tls]} decisions in the requests tlsload completed"
-if [ "$audited" -lt "${SERVED[presignd]}" ] || [ "$audited_tls" -lt "${SERVED[presignd-tls]}" ]; then
-	echo "fewer audit lines than decisions served" >&2
+short=""
+for name in "${servers[@]}"; do
+	[[ $name == presignd* ]] || continue
+	echo "  $name audit lines: ${AUDITED[$name]} for ${SERVED[$name]} decisions in the requests the load completed (not those in flight at its end)"
+	[ "${AUDITED[$name]}" -lt "${SERVED[$name]}" ] && short="$short $name"
+done
+if [ -n "$short" ]; then
+	echo "fewer audit lines than decisions served:$short" >&2
 	exit 1
 fi

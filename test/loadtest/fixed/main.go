@@ -1,11 +1,13 @@
 // Command fixed is the load test's floor: a chi handler that answers every
 // POST /v1/presign with the same JSON body, with no authentication, decoding or signing.
+// It is also the sink of the traced load's spans (POST /v1/traces).
 // It prints its listen address on stdout.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -24,6 +26,12 @@ func main() {
 	r.Post("/v1/presign", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
+	})
+	// An OTLP/HTTP sink for the traced load's spans: read and dropped, answered with
+	// an empty ExportTraceServiceResponse (zero bytes of protobuf).
+	r.Post("/v1/traces", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
 	})
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
