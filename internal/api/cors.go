@@ -6,7 +6,8 @@ import (
 )
 
 // cors answers browser callers of the API from the configured origins: preflights get
-// the allowed method and headers, responses expose X-Request-Id. Any other origin gets
+// the allowed method and headers (W3C trace context among them, for pages that trace
+// their calls), responses expose X-Request-Id. Any other origin gets
 // no CORS headers at all, so the browser refuses the response.
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -30,7 +31,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 			h.Add("Vary", "Access-Control-Request-Method")
 			h.Add("Vary", "Access-Control-Request-Headers")
 			h.Set("Access-Control-Allow-Methods", "POST")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id, traceparent, tracestate")
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return

@@ -86,7 +86,7 @@ func TestCORS(t *testing.T) {
 			}
 			if tc.preflight && tc.wantAllow != "" {
 				allowHeaders := strings.ToLower(got.Get("Access-Control-Allow-Headers"))
-				for _, want := range []string{"authorization", "content-type"} {
+				for _, want := range []string{"authorization", "content-type", "traceparent", "tracestate"} {
 					if !strings.Contains(allowHeaders, want) {
 						t.Errorf("Access-Control-Allow-Headers %q lacks %s", allowHeaders, want)
 					}
