@@ -74,11 +74,39 @@ func TestE2ETracing(t *testing.T) {
 		res.Body.Close()
 	}
 
-	rcv.WaitFor(t, 5, 20*time.Second)
+	rcv.WaitFor(t, 6, 20*time.Second)
 	time.Sleep(200 * time.Millisecond) // anything more would be an extra span
-	spans := rcv.Spans()
-	if len(spans) != 5 {
-		t.Errorf("%d spans arrived, want 5", len(spans))
+	var spans []otlpreceiver.Span // the server spans
+	var s3Spans []otlpreceiver.Span
+	for _, sp := range rcv.Spans() {
+		if strings.HasPrefix(sp.Name, "S3 ") {
+			s3Spans = append(s3Spans, sp)
+		} else {
+			spans = append(spans, sp)
+		}
+	}
+	if len(spans) != 5 || len(s3Spans) != 1 {
+		t.Errorf("%d server spans and %d S3 spans arrived, want 5 and 1", len(spans), len(s3Spans))
+	}
+	// The multipart create's S3 call is a client span under the request's, with the
+	// bucket and without the key.
+	create := map[string]string{}
+	for _, sp := range spans {
+		if sp.Name == "POST /v1/multipart/create" {
+			create[sp.TraceIDHex()] = sp.SpanIDHex()
+		}
+	}
+	for _, sp := range s3Spans {
+		if sp.Name != "S3 CreateMultipartUpload" || sp.Kind.String() != "SPAN_KIND_CLIENT" ||
+			create[sp.TraceIDHex()] != sp.ParentSpanIDHex() || sp.Attr("aws.s3.bucket") != "e2e" {
+			t.Errorf("S3 span %q kind %v bucket %q parent %s, want S3 CreateMultipartUpload, a client span of the create request's, bucket e2e",
+				sp.Name, sp.Kind, sp.Attr("aws.s3.bucket"), sp.ParentSpanIDHex())
+		}
+		for _, kv := range sp.Attributes {
+			if strings.Contains(kv.Value.String(), "file.bin") {
+				t.Errorf("S3 span attribute %s holds the key", kv.Key)
+			}
+		}
 	}
 	byName := map[string][]otlpreceiver.Span{}
 	for _, sp := range spans {

@@ -217,6 +217,8 @@ func (s *Server) SetRuntime(rt Runtime) error {
 			return errors.New("no signer")
 		}
 		sg = old.signer
+	} else if s.tracer != nil {
+		sg = tracedS3{Presigner: sg, tracer: s.tracer.Tracer(tracerName)}
 	}
 	if rt.Policy == nil {
 		return errors.New("no policy")

@@ -8,9 +8,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/presignd/presignd/internal/signer"
 )
 
 // traced wraps the API handler in a server span per request when tracing is on. The
@@ -74,4 +78,61 @@ func (s *Server) traceAttrs(ctx context.Context) []slog.Attr {
 		return nil
 	}
 	return []slog.Attr{slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String())}
+}
+
+// tracerName is the instrumentation scope of presignd's own spans.
+const tracerName = "github.com/presignd/presignd/internal/api"
+
+// tracedS3 gives each S3 call presignd makes a client span, a child of the request's:
+// named by the S3 operation, with the bucket, never the key or the upload ID (they
+// are in the audit log), and an error status when the call fails.
+type tracedS3 struct {
+	Presigner
+	tracer trace.Tracer
+}
+
+func (t tracedS3) start(ctx context.Context, op, bucket string) (context.Context, trace.Span) {
+	return t.tracer.Start(ctx, "S3 "+op, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		semconv.RPCSystemNameKey.String("aws-api"), semconv.RPCMethod("S3/"+op),
+		attribute.String("aws.s3.bucket", bucket),
+	))
+}
+
+// endSpan ends an S3 call's span. A failure is told by its problem code (s3_timeout,
+// upload_not_found, ...), never by S3's message, which may hold the request's URL.
+func endSpan(span trace.Span, err error) {
+	if err != nil {
+		code := asError(s3Problem(err)).Code
+		span.SetAttributes(semconv.ErrorTypeKey.String(code))
+		span.SetStatus(codes.Error, code)
+	}
+	span.End()
+}
+
+func (t tracedS3) CreateMultipartUpload(ctx context.Context, bucket, key, contentType string) (string, error) {
+	ctx, span := t.start(ctx, "CreateMultipartUpload", bucket)
+	id, err := t.Presigner.CreateMultipartUpload(ctx, bucket, key, contentType)
+	endSpan(span, err)
+	return id, err
+}
+
+func (t tracedS3) ListParts(ctx context.Context, bucket, key, uploadID string) ([]signer.Part, error) {
+	ctx, span := t.start(ctx, "ListParts", bucket)
+	parts, err := t.Presigner.ListParts(ctx, bucket, key, uploadID)
+	endSpan(span, err)
+	return parts, err
+}
+
+func (t tracedS3) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []signer.Part) (string, error) {
+	ctx, span := t.start(ctx, "CompleteMultipartUpload", bucket)
+	etag, err := t.Presigner.CompleteMultipartUpload(ctx, bucket, key, uploadID, parts)
+	endSpan(span, err)
+	return etag, err
+}
+
+func (t tracedS3) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+	ctx, span := t.start(ctx, "AbortMultipartUpload", bucket)
+	err := t.Presigner.AbortMultipartUpload(ctx, bucket, key, uploadID)
+	endSpan(span, err)
+	return err
 }
