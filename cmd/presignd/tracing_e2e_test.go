@@ -76,7 +76,7 @@ func TestE2ETracing(t *testing.T) {
 
 	rcv.WaitFor(t, 6, 20*time.Second)
 	time.Sleep(200 * time.Millisecond) // anything more would be an extra span
-	var spans []otlpreceiver.Span // the server spans
+	var spans []otlpreceiver.Span      // the server spans
 	var s3Spans []otlpreceiver.Span
 	for _, sp := range rcv.Spans() {
 		if strings.HasPrefix(sp.Name, "S3 ") {
