@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/presignd/presignd/internal/testenv"
 	"github.com/presignd/presignd/internal/testenv/otlpreceiver"
 	"github.com/presignd/presignd/internal/testenv/s3server"
 )
@@ -173,16 +174,9 @@ func TestE2ETracing(t *testing.T) {
 	}
 
 	// The latency histogram's exemplars are spans that arrived.
-	r, _ := http.NewRequest(http.MethodGet, p.AdminURL+"/metrics", nil)
-	r.Header.Set("Accept", "application/openmetrics-text; version=1.0.0")
-	res, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	_, body := testenv.OpenMetrics(t, p.AdminURL+"/metrics")
 	exemplar := regexp.MustCompile(`(?m)^presignd_http_request_duration_seconds_bucket\{route="/v1/presign",le="[^"]+"\} \d+ # \{.*trace_id="([0-9a-f]{32})".*\}`)
-	m := exemplar.FindStringSubmatch(string(body))
+	m := exemplar.FindStringSubmatch(body)
 	if m == nil {
 		t.Fatalf("no exemplar on presignd_http_request_duration_seconds for /v1/presign")
 	}

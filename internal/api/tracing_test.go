@@ -12,6 +12,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/presignd/presignd/internal/testenv"
 )
 
 // tracedFixture is the API with tracing on, its spans kept in memory as each ends.
@@ -128,21 +130,14 @@ func TestTracingExemplars(t *testing.T) {
 		t.Fatalf("presign: %d", r.status)
 	}
 	s := spans.GetSpans()[0]
-	req, _ := http.NewRequest(http.MethodGet, f.url+"/metrics", nil)
-	req.Header.Set("Accept", "application/openmetrics-text; version=1.0.0")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") {
+	ct, body := testenv.OpenMetrics(t, f.url+"/metrics")
+	if !strings.HasPrefix(ct, "application/openmetrics-text") {
 		t.Fatalf("Content-Type %q, want OpenMetrics", ct)
 	}
 	re := regexp.MustCompile(`(?m)^presignd_http_request_duration_seconds_bucket\{route="/v1/presign",le="[^"]+"\} 1 # \{([^}]*)\} [0-9.e+-]+ [0-9.e+-]+$`)
-	m := re.FindStringSubmatch(string(body))
+	m := re.FindStringSubmatch(body)
 	if m == nil {
-		t.Fatalf("no exemplar on the latency histogram of /v1/presign:\n%s", grepLines(string(body), "presignd_http_request_duration_seconds_bucket"))
+		t.Fatalf("no exemplar on the latency histogram of /v1/presign:\n%s", grepLines(body, "presignd_http_request_duration_seconds_bucket"))
 	}
 	labels := map[string]string{}
 	for _, kv := range strings.Split(m[1], ",") {
@@ -153,14 +148,14 @@ func TestTracingExemplars(t *testing.T) {
 		t.Errorf("exemplar labels %v, want trace_id %s and span_id %s", labels, s.SpanContext.TraceID(), s.SpanContext.SpanID())
 	}
 	// The text format, which is what a scraper gets unless it asks, is unchanged.
-	res, err = http.Get(f.url + "/metrics")
+	res, err := http.Get(f.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ = io.ReadAll(res.Body)
+	plain, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") || strings.Contains(string(body), "trace_id") {
-		t.Errorf("plain scrape: Content-Type %q, exemplar shown: %v", ct, strings.Contains(string(body), "trace_id"))
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") || strings.Contains(string(plain), "trace_id") {
+		t.Errorf("plain scrape: Content-Type %q, exemplar shown: %v", ct, strings.Contains(string(plain), "trace_id"))
 	}
 }
 
@@ -187,15 +182,7 @@ func TestTracingOff(t *testing.T) {
 			t.Errorf("the audit line has %s with tracing off", k)
 		}
 	}
-	req, _ := http.NewRequest(http.MethodGet, f.url+"/metrics", nil)
-	req.Header.Set("Accept", "application/openmetrics-text; version=1.0.0")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if strings.Contains(string(body), "trace_id") {
-		t.Errorf("an exemplar with tracing off:\n%s", grepLines(string(body), "trace_id"))
+	if _, body := testenv.OpenMetrics(t, f.url+"/metrics"); strings.Contains(body, "trace_id") {
+		t.Errorf("an exemplar with tracing off:\n%s", grepLines(body, "trace_id"))
 	}
 }
