@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -238,6 +239,58 @@ func TestE2ETracingExportsOnStop(t *testing.T) {
 	}
 	if strings.Contains(p.Logs(), "collector-secret") {
 		t.Errorf("the log holds the exporter's header value")
+	}
+}
+
+// TestE2ETracingCollectorHangs: a collector that takes the connection and never
+// answers holds up neither the requests nor the exit: presignd answers as usual,
+// gives the last spans 5 s on SIGTERM, says they were not exported, and exits 0.
+func TestE2ETracingCollectorHangs(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accept, read, never answer
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c) }()
+		}
+	}()
+	p := startProcessEnv(t, testConfig(e2eClients, configOptions{}),
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+ln.Addr().String(),
+		"OTEL_BSP_SCHEDULE_DELAY=100", // exports are tried, and hang, while requests are served
+	)
+	for i := 0; i < 20; i++ {
+		start := time.Now()
+		p.presign(t, appToken, map[string]any{"bucket": bucketMain, "key": "reports/a.pdf"})
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("a presign took %s while the collector hangs", d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopped := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+		if p.exitErr != nil {
+			t.Errorf("after SIGTERM: %v, want exit status 0", p.exitErr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("presignd did not exit within 30 s of SIGTERM with the collector hanging")
+	}
+	// The drain's grace (5 s) and the spans' 5 s, at most.
+	if d := time.Since(stopped); d > 12*time.Second {
+		t.Errorf("presignd took %s to exit with the collector hanging, want at most about 10 s", d)
+	}
+	if !strings.Contains(p.Logs(), "the last spans were not exported") {
+		t.Errorf("no line says the last spans were not exported")
 	}
 }
 
