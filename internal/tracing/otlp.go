@@ -343,13 +343,17 @@ func unixNano(t time.Time) uint64 { return uint64(max(0, t.UnixNano())) }
 
 func count(n int) uint32 { return uint32(min(max(n, 0), math.MaxUint32)) }
 
+// keyValues converts attributes; the messages of a list are allocated together, a
+// span's dozen attributes being most of an export's allocations.
 func keyValues(kvs []attribute.KeyValue) []*commonpb.KeyValue {
 	if len(kvs) == 0 {
 		return nil
 	}
 	out := make([]*commonpb.KeyValue, len(kvs))
+	msgs := make([]commonpb.KeyValue, len(kvs))
 	for i, kv := range kvs {
-		out[i] = &commonpb.KeyValue{Key: string(kv.Key), Value: anyValue(kv.Value)}
+		msgs[i].Key, msgs[i].Value = string(kv.Key), anyValue(kv.Value)
+		out[i] = &msgs[i]
 	}
 	return out
 }
