@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/presignd/presignd/internal/auditlog"
 	"github.com/presignd/presignd/internal/policy"
 )
 
@@ -49,27 +50,32 @@ func (s *Server) audit(ctx context.Context, c *caller, op string, e auditEntry, 
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	// The record goes to the handler directly: Logger.LogAttrs would also walk the
-	// stack for a source position, which the JSON lines do not carry, on every request.
-	r := slog.NewRecord(time.Now(), slog.LevelInfo, "presign", 0)
 	p := principalFrom(ctx)
-	r.AddAttrs(
-		slog.String("request_id", requestID(ctx)),
-		slog.String("client", name),
-		slog.String("principal", string(p.Kind)),
-		slog.String("subject", p.Subject),
-		slog.String("operation", op),
-		slog.String("bucket", e.bucket),
-		slog.String("key", e.key),
-		slog.String("method", e.method),
-		slog.Int64("requested_ttl", e.requestedTTL),
-		slog.Int64("expires_in", e.expiresIn),
-		slog.String("capped_by", string(e.cappedBy)),
-		slog.String("outcome", outcome),
-		slog.String("reason", reason),
+	var buf [15]auditlog.Field // on the stack: the line's fields, in order
+	fields := append(buf[:0],
+		auditlog.String("request_id", requestID(ctx)),
+		auditlog.String("client", name),
+		auditlog.String("principal", string(p.Kind)),
+		auditlog.String("subject", p.Subject),
+		auditlog.String("operation", op),
+		auditlog.String("bucket", e.bucket),
+		auditlog.String("key", e.key),
+		auditlog.String("method", e.method),
+		auditlog.Int64("requested_ttl", e.requestedTTL),
+		auditlog.Int64("expires_in", e.expiresIn),
+		auditlog.String("capped_by", string(e.cappedBy)),
+		auditlog.String("outcome", outcome),
+		auditlog.String("reason", reason),
 	)
 	if s.tracer != nil {
-		r.AddAttrs(s.traceAttrs(ctx)...)
+		fields = s.appendTraceFields(ctx, fields)
 	}
-	_ = h.Handle(ctx, r)
+	// The line goes to the handler directly: Logger.LogAttrs would also walk the stack
+	// for a source position, which the JSON lines do not carry. serve's handler takes
+	// the fields as they are; any other gets the same record.
+	if ah, ok := h.(*auditlog.Handler); ok {
+		_ = ah.HandleFields(ctx, time.Now(), slog.LevelInfo, "presign", fields)
+		return
+	}
+	_ = h.Handle(ctx, auditlog.Record(time.Now(), slog.LevelInfo, "presign", fields))
 }

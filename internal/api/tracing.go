@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/presignd/presignd/internal/auditlog"
 	"github.com/presignd/presignd/internal/signer"
 )
 
@@ -67,17 +67,15 @@ func observeWithExemplar(o prometheus.Observer, ctx context.Context, v float64) 
 	eo.ObserveWithExemplar(v, prometheus.Labels{"trace_id": sc.TraceID().String(), "span_id": sc.SpanID().String()})
 }
 
-// traceAttrs are the audit line's trace_id and span_id when the request is part of a
-// trace (tracing is on, and the request was sampled or came with a trace context).
-func (s *Server) traceAttrs(ctx context.Context) []slog.Attr {
-	if s.tracer == nil {
-		return nil
-	}
+// appendTraceFields appends the audit line's trace_id and span_id when the request is
+// part of a trace (tracing is on, and the request was sampled or came with a trace
+// context).
+func (s *Server) appendTraceFields(ctx context.Context, fields []auditlog.Field) []auditlog.Field {
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsValid() {
-		return nil
+		return fields
 	}
-	return []slog.Attr{slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String())}
+	return append(fields, auditlog.String("trace_id", sc.TraceID().String()), auditlog.String("span_id", sc.SpanID().String()))
 }
 
 // tracerName is the instrumentation scope of presignd's own spans.

@@ -3,6 +3,7 @@ package auditlog
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"math"
 	"testing"
@@ -92,6 +93,72 @@ func BenchmarkFormat(b *testing.B) {
 		for b.Loop() {
 			buf.Reset()
 			_ = h.Handle(context.Background(), r)
+		}
+	})
+}
+
+// TestHandleFieldsMatchesJSONHandler: the line HandleFields writes is the one
+// slog.JSONHandler writes for the same record, whether HandleFields formats it
+// itself or falls back to the JSONHandler (escaping, attributes added by With).
+func TestHandleFieldsMatchesJSONHandler(t *testing.T) {
+	at := time.Date(2026, 12, 6, 2, 50, 1, 123456789, time.UTC)
+	times := []time.Time{at, at.Truncate(time.Second), at.In(time.FixedZone("x", -5*3600)), {}, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	strs := []string{"", "reports/2026/q3.pdf", "a\"b", "back\\slash", "tab\t", "é", "\u2028", "\xff", "<html>&", "~ !"}
+	ints := []int64{0, -1, 3600, math.MaxInt64, math.MinInt64}
+	keys := []string{"key", "", "k\"ey", "ké"}
+	ctx := context.Background()
+	check := func(with []slog.Attr, tm time.Time, msg string, fields []Field) {
+		t.Helper()
+		var got, want bytes.Buffer
+		w := NewWriter(&got, 0)
+		var h slog.Handler = NewHandler(w, nil)
+		var jh slog.Handler = slog.NewJSONHandler(&want, nil)
+		if with != nil {
+			h, jh = h.WithAttrs(with), jh.WithAttrs(with)
+		}
+		if err := h.(*Handler).HandleFields(ctx, tm, slog.LevelInfo, msg, fields); err != nil {
+			t.Fatal(err)
+		}
+		if err := jh.Handle(ctx, Record(tm, slog.LevelInfo, msg, fields)); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("HandleFields:\n got  %s want %s", got.Bytes(), want.Bytes())
+		}
+	}
+	for _, tm := range times {
+		for _, s := range strs {
+			for _, n := range ints {
+				for _, k := range keys {
+					check(nil, tm, "presign", []Field{String("request_id", "r-1"), String(k, s), Int64("expires_in", n), String("reason", "")})
+				}
+			}
+		}
+	}
+	check(nil, at, "msg \"quoted\"", []Field{String("a", "b")})
+	check(nil, at, "no fields", nil)
+	check([]slog.Attr{slog.String("with", "x")}, at, "presign", []Field{String("a", "b"), Int64("n", 1)})
+}
+
+func BenchmarkHandleFields(b *testing.B) {
+	now := time.Now()
+	fields := []Field{String("request_id", "d3b07384d113edec49eaa6238ad5ff00"), String("client", "loadtest"),
+		String("principal", "token"), String("subject", "loadtest"), String("operation", "presign"),
+		String("bucket", "media"), String("key", "reports/2026/q3 summary.pdf"), String("method", "GET"),
+		Int64("requested_ttl", 3600), Int64("expires_in", 3600), String("capped_by", ""),
+		String("outcome", "issued"), String("reason", "")}
+	ctx := context.Background()
+	h := NewHandler(NewWriter(io.Discard, 0), nil)
+	b.Run("HandleFields", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = h.HandleFields(ctx, now, slog.LevelInfo, "presign", fields)
+		}
+	})
+	b.Run("Handle", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = h.Handle(ctx, Record(now, slog.LevelInfo, "presign", fields))
 		}
 	})
 }
