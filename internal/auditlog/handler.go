@@ -180,7 +180,7 @@ type Field struct {
 }
 
 // String is a string field; Int64 an integer one.
-func String(key, value string) Field { return Field{Key: key, Str: value} }
+func String(key, value string) Field  { return Field{Key: key, Str: value} }
 func Int64(key string, n int64) Field { return Field{Key: key, Int: n, IsInt: true} }
 
 func (f Field) attr() slog.Attr {
