@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -809,6 +810,14 @@ func TestPresign(t *testing.T) {
 						t.Errorf("the URL does not carry the session token of the credentials that capped it")
 					}
 				}}},
+		{"capped by credentials that a refresh renews", fixtureOptions{credentials: renewingCredentials(testNow.Add(20*time.Minute), testNow.Add(12*time.Hour))},
+			presignCase{body: `{"bucket":"media","key":"reports/a","expires_in":3600}`, status: 200,
+				check: func(t *testing.T, r result) {
+					u := checkIssued(t, r, "media", "reports/a", "GET", 3600, "")
+					if u.query.Get("X-Amz-Security-Token") != exampleSessionToken {
+						t.Errorf("the URL is signed with the credentials that capped it, not the renewed ones")
+					}
+				}}},
 		{"strict_ttl capped by the credentials", fixtureOptions{credentials: expiringCredentials(testNow.Add(2 * time.Hour))},
 			presignCase{body: `{"bucket":"media","key":"reports/a","expires_in":86400,"strict_ttl":true}`, status: 422, code: "ttl_not_satisfiable"}},
 		{"signer error", fixtureOptions{wrap: func(p api.Presigner) api.Presigner { return failingPresigner{p} }},
@@ -881,6 +890,22 @@ func expiringCredentials(at time.Time) aws.CredentialsProvider {
 			AccessKeyID: testenv.AccessKeyID, SecretAccessKey: testenv.SecretAccessKey, SessionToken: exampleSessionToken,
 			Source: "test", CanExpire: true, Expires: at,
 		}, nil
+	})
+}
+
+// renewingCredentials hands out credentials that expire at first, then, from the
+// second retrieval on, credentials that expire at then.
+func renewingCredentials(first, then time.Time) aws.CredentialsProvider {
+	var calls atomic.Int32
+	return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		c := aws.Credentials{
+			AccessKeyID: testenv.AccessKeyID, SecretAccessKey: testenv.SecretAccessKey, SessionToken: exampleSessionToken,
+			Source: "test", CanExpire: true, Expires: then,
+		}
+		if calls.Add(1) == 1 {
+			c.SessionToken, c.Expires = "FwoGZXIvYXdzEXAMPLEOLDTOKEN", first
+		}
+		return c, nil
 	})
 }
 

@@ -79,14 +79,25 @@ func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignReque
 // refreshes once when they are what caps the lifetime, and returns the credentials to
 // sign with. When no credentials can be had, the error is credentials_unavailable.
 func (s *Server) decideFresh(ctx context.Context, st *state, client string, preq policy.Request) (policy.Decision, signer.Credentials, error) {
+	attrs := principalFrom(ctx).Attributes()
+	// Most decisions are not limited by the credentials: one snapshot, one decision,
+	// and no closure for the signer to call (its captures would be on the heap).
+	if creds, cerr := st.signer.Credentials(ctx); cerr == nil {
+		d, err := st.policy.Decide(client, preq, policy.Env{Now: s.now(), CredentialsExpire: creds.CanExpire, CredentialsExpiry: creds.Expires, Caller: attrs})
+		if !credentialsLimited(d, err) {
+			s.metrics.credentialsExpiry(creds)
+			return d, creds, err
+		}
+	}
+	// The credentials limit the answer, or cannot be had: the signer refreshes them
+	// (at most once per its interval) and the decision is taken again.
 	var (
 		d   policy.Decision
 		err error
 	)
-	attrs := principalFrom(ctx).Attributes()
 	creds, cerr := st.signer.Decide(ctx, func(expires bool, expiry time.Time) bool {
 		d, err = st.policy.Decide(client, preq, policy.Env{Now: s.now(), CredentialsExpire: expires, CredentialsExpiry: expiry, Caller: attrs})
-		return d.CappedBy == policy.CapCredentials || err != nil && isCredentialsError(err)
+		return credentialsLimited(d, err)
 	})
 	if cerr != nil {
 		return policy.Decision{}, creds, &Error{Code: CodeCredentialsUnavailable,
@@ -110,6 +121,12 @@ func (s *Server) decide(ctx context.Context, st *state, c *caller, preq policy.R
 		}
 	}
 	return d, creds, err
+}
+
+// credentialsLimited reports whether the signing credentials' expiry shaped a
+// decision: they capped its lifetime, or are too close to expiry to sign at all.
+func credentialsLimited(d policy.Decision, err error) bool {
+	return d.CappedBy == policy.CapCredentials || err != nil && isCredentialsError(err)
 }
 
 func isCredentialsError(err error) bool {
