@@ -71,7 +71,7 @@ func explanation(client string, d policy.Decision, err error) Explanation {
 			Methods: d.Grant.Methods, MaxTTL: int64(d.Grant.MaxTTL / time.Second),
 		}
 		out.Limits = map[string]int64{}
-		for c, v := range d.Limits {
+		for c, v := range d.Limits.Map() {
 			out.Limits[string(c)] = v
 		}
 	}

@@ -101,9 +101,16 @@ func referenceDecide(clients []policy.Client, client string, req policy.Request,
 			value int64
 		}{policy.CapCredentials, left})
 	}
-	d.TTL, d.Limits = req.TTL, map[policy.Cap]int64{}
+	d.TTL = req.TTL
 	for _, l := range limits {
-		d.Limits[l.cap] = l.value
+		switch l.cap {
+		case policy.CapPolicy:
+			d.Limits.Policy = l.value
+		case policy.CapS3Max:
+			d.Limits.S3Max = l.value
+		case policy.CapCredentials:
+			d.Limits.Credentials, d.Limits.CredentialsExpire = l.value, true
+		}
 		if l.value < d.TTL {
 			d.TTL, d.CappedBy = l.value, l.cap
 		}

@@ -123,8 +123,25 @@ type Decision struct {
 	// TTL is the effective lifetime in whole seconds.
 	TTL      int64
 	CappedBy Cap
-	// Limits holds every limit that applied, in seconds, by cause.
-	Limits map[Cap]int64
+	// Limits holds every limit that applied, in seconds.
+	Limits Limits
+}
+
+// Limits are the limits on a lifetime, in seconds: the grant's max_ttl, S3's 7 days,
+// and what is left of expiring credentials less CredentialsMargin.
+type Limits struct {
+	Policy, S3Max, Credentials int64
+	// CredentialsExpire tells whether the credentials limit applied.
+	CredentialsExpire bool
+}
+
+// Map returns the limits that applied by cause.
+func (l Limits) Map() map[Cap]int64 {
+	m := map[Cap]int64{CapPolicy: l.Policy, CapS3Max: l.S3Max}
+	if l.CredentialsExpire {
+		m[CapCredentials] = l.Credentials
+	}
+	return m
 }
 
 // Policy holds every client and its grants, indexed for decisions.
@@ -321,20 +338,22 @@ func MaxTTL(env Env) int64 {
 
 // effectiveTTL is min(requested, grant max, S3 max, credentials left - margin), in
 // seconds, and the limit that bound it when it is below the request.
-func effectiveTTL(requested int64, grantMax time.Duration, env Env) (int64, Cap, map[Cap]int64) {
-	limits := map[Cap]int64{
-		CapPolicy: int64(grantMax / time.Second),
-		CapS3Max:  int64(S3MaxTTL / time.Second),
-	}
+func effectiveTTL(requested int64, grantMax time.Duration, env Env) (int64, Cap, Limits) {
+	limits := Limits{Policy: int64(grantMax / time.Second), S3Max: int64(S3MaxTTL / time.Second)}
 	if env.CredentialsExpire {
 		left := env.CredentialsExpiry.Sub(env.Now) - CredentialsMargin
-		limits[CapCredentials] = max(int64(left/time.Second), 0)
+		limits.Credentials, limits.CredentialsExpire = max(int64(left/time.Second), 0), true
 	}
+	// In this order, so that of equal limits the first binds.
 	ttl, capped := requested, CapNone
-	for _, c := range []Cap{CapPolicy, CapS3Max, CapCredentials} {
-		if l, ok := limits[c]; ok && l < ttl {
-			ttl, capped = l, c
-		}
+	if limits.Policy < ttl {
+		ttl, capped = limits.Policy, CapPolicy
+	}
+	if limits.S3Max < ttl {
+		ttl, capped = limits.S3Max, CapS3Max
+	}
+	if limits.CredentialsExpire && limits.Credentials < ttl {
+		ttl, capped = limits.Credentials, CapCredentials
 	}
 	return ttl, capped, limits
 }

@@ -227,7 +227,7 @@ func TestDecideAllows(t *testing.T) {
 			want.Client = "alice"
 			want.Grant = &alice.Grants[want.GrantIndex]
 			grantTTL := int64(want.Grant.MaxTTL / time.Second)
-			want.Limits = map[policy.Cap]int64{policy.CapPolicy: grantTTL, policy.CapS3Max: week}
+			want.Limits = policy.Limits{Policy: grantTTL, S3Max: week}
 			want.TTL = min(tt.req.TTL, grantTTL)
 			if want.TTL < tt.req.TTL {
 				want.CappedBy = policy.CapPolicy
@@ -368,7 +368,7 @@ func TestDecideTTL(t *testing.T) {
 				if tt.wantCredLimit >= 0 {
 					wantLimits[policy.CapCredentials] = tt.wantCredLimit
 				}
-				if diff := cmp.Diff(wantLimits, d.Limits); diff != "" {
+				if diff := cmp.Diff(wantLimits, d.Limits.Map()); diff != "" {
 					t.Errorf("strict=%v: limits mismatch:\n%s", strict, diff)
 				}
 			}
