@@ -19,7 +19,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export PRESIGND_VERSITYGW := $(VERSITYGW)
 export PRESIGND_OAUTH2_PROXY := $(CURDIR)/$(OAUTH2PROXY)
 
-.PHONY: run build test test-deps lint unit image loadtest surge soak clean uppy-demo
+.PHONY: run build test test-deps lint unit image loadtest instructions surge soak clean uppy-demo
 
 ## run: run presignd on the embedded development config (127.0.0.1:8080, token dev-token)
 run:
@@ -72,6 +72,10 @@ image:
 ## loadtest: presignd on every signing route and identity vs a fixed-JSON handler and a naive PresignClient service under wrk (loopback, about ten minutes)
 loadtest: $(VERSITYGW)
 	GO=$(GO) ./test/loadtest/run.sh
+
+## instructions: instructions per presign request in process, by callgrind, against the fixed-JSON handler (INSTRUCTIONS_BASELINE=REV: and against REV); steady where the load test's rates are not
+instructions:
+	GO=$(GO) ./test/loadtest/instructions.sh
 
 ## soak: presignd for SOAK_DURATION (default 10m) at half the peak rate on every signing route, with a reload every 10 s and refreshing credentials: RSS, goroutines and open files (start, end, slope), errors, reloads, audit lines (not in CI)
 soak: $(VERSITYGW)
