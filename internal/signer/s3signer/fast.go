@@ -364,14 +364,44 @@ func deriveSigningKey(secret string, at time.Time, region, service string) [sha2
 	return [sha256.Size]byte(mac(k, "aws4_request"))
 }
 
-// appendDate appends the YYYYMMDD of at, in UTC.
+// appendDate appends the YYYYMMDD of at, in UTC: at.UTC().AppendFormat(b,
+// "20060102"), without AppendFormat's walk of the layout (TestTimeAppenders).
 func appendDate(b []byte, at time.Time) []byte {
-	return at.UTC().AppendFormat(b, "20060102")
+	at = at.UTC()
+	year, month, day := at.Date()
+	if year < 0 || year > 9999 {
+		return at.AppendFormat(b, "20060102")
+	}
+	b = appendDigits(b, year, 4)
+	b = appendDigits(b, int(month), 2)
+	return appendDigits(b, day, 2)
 }
 
-// appendAmzDate appends the ISO 8601 basic time of at, in UTC.
+// appendAmzDate appends the ISO 8601 basic time of at, in UTC, SigV4's X-Amz-Date:
+// at.UTC().AppendFormat(b, "20060102T150405Z"), about a third of its time
+// (TestTimeAppenders). A URL is signed with it twice.
 func appendAmzDate(b []byte, at time.Time) []byte {
-	return at.UTC().AppendFormat(b, "20060102T150405Z")
+	at = at.UTC()
+	if year := at.Year(); year < 0 || year > 9999 {
+		return at.AppendFormat(b, "20060102T150405Z")
+	}
+	b = appendDate(b, at)
+	hour, minute, sec := at.Clock()
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = appendDigits(b, minute, 2)
+	b = appendDigits(b, sec, 2)
+	return append(b, 'Z')
+}
+
+// appendDigits appends v, 0 <= v < 10^width <= 10^4, in exactly width digits.
+func appendDigits(b []byte, v, width int) []byte {
+	var d [4]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:width]...)
 }
 
 // header is one signed header.

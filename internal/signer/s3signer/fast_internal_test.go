@@ -7,11 +7,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/presignd/presignd/internal/signer"
+	"math/rand/v2"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/presignd/presignd/internal/signer"
 	"github.com/presignd/presignd/internal/testenv"
 )
 
@@ -213,5 +214,27 @@ func TestFastUploadsLeaveToTheSDK(t *testing.T) {
 	parts.Key, parts.UploadID = "k", ""
 	if _, ok := s.presignPartsFast(ctx, parts, time.Now()); ok {
 		t.Error("empty upload ID: the fast path signed a part URL")
+	}
+}
+
+// TestTimeAppenders holds appendDate and appendAmzDate to what AppendFormat writes.
+func TestTimeAppenders(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.FixedZone("ist", 5*3600+30*60), time.FixedZone("west", -(9*3600 + 59))}
+	times := []time.Time{{}, time.Unix(0, 0), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 6, 1, 0, 0, 0, 0, time.UTC), time.Now()}
+	r := rand.New(rand.NewPCG(3, 7))
+	for range 20000 {
+		times = append(times, time.Unix(r.Int64N(400000000000)-62135596800, r.Int64N(1e9)))
+	}
+	for _, tm := range times {
+		for _, z := range zones {
+			tm := tm.In(z)
+			if got, want := appendDate([]byte("x"), tm), tm.UTC().AppendFormat([]byte("x"), "20060102"); !bytes.Equal(got, want) {
+				t.Fatalf("appendDate(%v) = %q, want %q", tm, got, want)
+			}
+			if got, want := appendAmzDate([]byte("x"), tm), tm.UTC().AppendFormat([]byte("x"), "20060102T150405Z"); !bytes.Equal(got, want) {
+				t.Fatalf("appendAmzDate(%v) = %q, want %q", tm, got, want)
+			}
+		}
 	}
 }
