@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -430,6 +431,25 @@ func startProcessEnv(t testing.TB, cfgYAML string, env ...string) *process {
 	m := p.waitFor(t, "listening", 60*time.Second)
 	p.URL, p.AdminURL = "http://"+m["addr"].(string), "http://"+m["admin_addr"].(string)
 	return p
+}
+
+// stop sends SIGTERM and waits up to within for the process to exit, which must be
+// with status 0. It returns how long the exit took.
+func (p *process) stop(t testing.TB, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+		if p.exitErr != nil {
+			t.Errorf("after SIGTERM: %v, want exit status 0", p.exitErr)
+		}
+	case <-time.After(within):
+		t.Fatalf("presignd did not exit within %s of SIGTERM", within)
+	}
+	return time.Since(start)
 }
 
 // waitFor returns the next log line whose msg is msg.

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -220,17 +219,7 @@ func TestE2ETracingExportsOnStop(t *testing.T) {
 	if n := len(rcv.Spans()); n != 0 {
 		t.Fatalf("%d spans exported before the stop with a 10-minute schedule", n)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.exited:
-		if p.exitErr != nil {
-			t.Errorf("after SIGTERM: %v, want exit status 0", p.exitErr)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("presignd did not exit within 60s of SIGTERM")
-	}
+	p.stop(t, 60*time.Second)
 	if n := len(rcv.Spans()); n != 3 {
 		t.Errorf("%d spans arrived by the time presignd exited, want 3", n)
 	}
@@ -273,20 +262,8 @@ func TestE2ETracingCollectorHangs(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	stopped := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.exited:
-		if p.exitErr != nil {
-			t.Errorf("after SIGTERM: %v, want exit status 0", p.exitErr)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("presignd did not exit within 30 s of SIGTERM with the collector hanging")
-	}
 	// The drain's grace (5 s) and the spans' 5 s, at most.
-	if d := time.Since(stopped); d > 12*time.Second {
+	if d := p.stop(t, 30*time.Second); d > 12*time.Second {
 		t.Errorf("presignd took %s to exit with the collector hanging, want at most about 10 s", d)
 	}
 	if !strings.Contains(p.Logs(), "the last spans were not exported") {
@@ -305,10 +282,7 @@ func TestE2ETracingOff(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("presign: %d %s", status, body)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-p.exited
+	p.stop(t, 60*time.Second)
 	if n := len(rcv.Spans()); n != 0 {
 		t.Errorf("%d spans arrived with OTEL_SDK_DISABLED=true", n)
 	}
