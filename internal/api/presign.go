@@ -134,15 +134,19 @@ func isCredentialsError(err error) bool {
 	return errors.As(err, &ce)
 }
 
-func (req *presignRequest) checkText() error {
+// lossyText is the problem of a request whose key (or a field the key is made of) or
+// bucket held bytes or escapes that are not UTF-8, or nil when neither did.
+func lossyText(key, bucket bool) error {
 	switch {
-	case req.Key.Lossy:
+	case key:
 		return &policy.InvalidError{Field: policy.FieldKey, Detail: "key is not valid UTF-8 (it holds bytes or escapes that are not UTF-8)"}
-	case req.Bucket.Lossy:
+	case bucket:
 		return &policy.InvalidError{Field: policy.FieldBucket, Detail: "bucket is not valid UTF-8"}
 	}
 	return nil
 }
+
+func (req *presignRequest) checkText() error { return lossyText(req.Key.Lossy, req.Bucket.Lossy) }
 
 // toRequests checks the fields that depend on each other and builds the policy and
 // signer requests.

@@ -32,13 +32,7 @@ type postRequest struct {
 }
 
 func (req *postRequest) checkText() error {
-	if req.Key.Lossy || req.KeyPrefix.Lossy || req.Filename.Lossy {
-		return &policy.InvalidError{Field: policy.FieldKey, Detail: "key is not valid UTF-8 (it holds bytes or escapes that are not UTF-8)"}
-	}
-	if req.Bucket.Lossy {
-		return &policy.InvalidError{Field: policy.FieldBucket, Detail: "bucket is not valid UTF-8"}
-	}
-	return nil
+	return lossyText(req.Key.Lossy || req.KeyPrefix.Lossy || req.Filename.Lossy, req.Bucket.Lossy)
 }
 
 type postResponse struct {
@@ -167,7 +161,9 @@ type multipartCreateRequest struct {
 	PartSize *int64 `json:"part_size"`
 }
 
-func (req *multipartCreateRequest) checkText() error { return checkBucketKeyText(req.Bucket, req.Key) }
+func (req *multipartCreateRequest) checkText() error {
+	return lossyText(req.Key.Lossy, req.Bucket.Lossy)
+}
 
 type multipartCreateResponse struct {
 	UploadID string `json:"upload_id"`
@@ -188,7 +184,9 @@ type multipartPartsRequest struct {
 	StrictTTL   bool        `json:"strict_ttl"`
 }
 
-func (req *multipartPartsRequest) checkText() error { return checkBucketKeyText(req.Bucket, req.Key) }
+func (req *multipartPartsRequest) checkText() error {
+	return lossyText(req.Key.Lossy, req.Bucket.Lossy)
+}
 
 type partURL struct {
 	PartNumber int32  `json:"part_number"`
@@ -247,7 +245,7 @@ type multipartCompleteRequest struct {
 }
 
 func (req *multipartCompleteRequest) checkText() error {
-	return checkBucketKeyText(req.Bucket, req.Key)
+	return lossyText(req.Key.Lossy, req.Bucket.Lossy)
 }
 
 type multipartCompleteResponse struct {
@@ -263,20 +261,12 @@ type multipartAbortRequest struct {
 	UploadID string      `json:"upload_id"`
 }
 
-func (req *multipartAbortRequest) checkText() error { return checkBucketKeyText(req.Bucket, req.Key) }
+func (req *multipartAbortRequest) checkText() error {
+	return lossyText(req.Key.Lossy, req.Bucket.Lossy)
+}
 
 type multipartAbortResponse struct {
 	Aborted bool `json:"aborted"`
-}
-
-func checkBucketKeyText(bucket, key exactString) error {
-	switch {
-	case key.Lossy:
-		return &policy.InvalidError{Field: policy.FieldKey, Detail: "key is not valid UTF-8 (it holds bytes or escapes that are not UTF-8)"}
-	case bucket.Lossy:
-		return &policy.InvalidError{Field: policy.FieldBucket, Detail: "bucket is not valid UTF-8"}
-	}
-	return nil
 }
 
 // openUploadRequest checks the bucket, key and upload_id of a multipart call after

@@ -30,12 +30,7 @@ type uppySignRequest struct {
 	ExpiresIn   *int64      `json:"expiresIn"`
 }
 
-func (req *uppySignRequest) checkText() error {
-	if req.Key.Lossy {
-		return &policy.InvalidError{Field: policy.FieldKey, Detail: "key is not valid UTF-8 (it holds bytes or escapes that are not UTF-8)"}
-	}
-	return nil
-}
+func (req *uppySignRequest) checkText() error { return lossyText(req.Key.Lossy, false) }
 
 // uppySignResponse is @uppy/aws-s3's PresignedResponse.
 type uppySignResponse struct {
