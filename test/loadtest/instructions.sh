@@ -19,39 +19,23 @@
 # (3000), INSTRUCTIONS_N2 (13000), GO (go).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=test/loadtest/lib.sh
+. test/loadtest/lib.sh
 
 GO=${GO:-go}
 n1=${INSTRUCTIONS_N1:-3000}
 n2=${INSTRUCTIONS_N2:-13000}
 baseline=${INSTRUCTIONS_BASELINE:-}
 
-if ! command -v valgrind >/dev/null; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-		echo "installing valgrind (Debian package)"
-		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
-	else
-		echo "valgrind is not installed: apt-get install valgrind" >&2
-		exit 1
-	fi
-fi
+need_debian_tool valgrind valgrind "it counts the instructions"
 
-work=$(mktemp -d)
-cleanup() {
-	if [ -d "$work/base" ]; then git worktree remove --force "$work/base" >/dev/null 2>&1 || true; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
+make_work
 
 # Without cgo: valgrind does not run Go's cgo start-up.
 echo "building the internal/api test binary"
 CGO_ENABLED=0 $GO test -c -o "$work/api.test" ./internal/api
 if [ -n "$baseline" ]; then
-	rev=$(git rev-parse --verify "$baseline^{commit}") || {
-		echo "INSTRUCTIONS_BASELINE=$baseline is not a revision of this repository" >&2
-		exit 1
-	}
-	echo "building it at $baseline ($rev)"
-	git worktree add --detach "$work/base" "$rev" >/dev/null
+	checkout_baseline INSTRUCTIONS_BASELINE "$baseline"
 	(cd "$work/base" && CGO_ENABLED=0 $GO test -c -o "$work/base.test" ./internal/api)
 fi
 
@@ -73,10 +57,10 @@ per() {
 	local a b
 	a=$(total "$1" "$2" "$n1")
 	b=$(total "$1" "$2" "$n2")
-	[ -n "$a" ] && [ -n "$b" ] || {
+	if [ -z "$a" ] || [ -z "$b" ]; then
 		echo "callgrind printed no count for $1 ($2)" >&2
 		exit 1
-	}
+	fi
 	awk -v a="$a" -v b="$b" -v n1="$n1" -v n2="$n2" 'BEGIN {printf "%.0f", (b - a) / (n2 - n1)}'
 }
 

@@ -60,6 +60,8 @@
 # PRESIGND_VERSITYGW (the versitygw binary).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=test/loadtest/lib.sh
+. test/loadtest/lib.sh
 
 duration=${LOADTEST_DURATION:-10s}
 warmup=${LOADTEST_WARMUP:-3s}
@@ -78,33 +80,13 @@ fi
 scripts=$PWD/test/loadtest
 versitygw=${PRESIGND_VERSITYGW:-$PWD/.cache/versitygw-v1.8.0}
 
-if ! command -v wrk >/dev/null; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-		echo "installing wrk (Debian package)"
-		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-	else
-		echo "wrk is not installed: apt-get install wrk" >&2
-		exit 1
-	fi
-fi
+need_debian_tool wrk wrk "the load generator"
 if ! command -v openssl >/dev/null; then
 	echo "openssl is not installed (it makes the TLS loads' certificates): apt-get install openssl" >&2
 	exit 1
 fi
-if [ ! -x "$versitygw" ]; then
-	echo "no versitygw at $versitygw: run make loadtest (it builds one) or set PRESIGND_VERSITYGW" >&2
-	exit 1
-fi
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	if [ -d "$work/base" ]; then git worktree remove --force "$work/base" >/dev/null 2>&1 || true; fi
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+make_work
 
 echo "building presignd and the reference servers"
 CGO_ENABLED=0 $GO build -trimpath -o "$work/presignd" ./cmd/presignd
@@ -113,57 +95,12 @@ $GO build -trimpath -o "$work/naive" ./test/loadtest/naive
 $GO build -trimpath -o "$work/mint" ./test/loadtest/mint
 $GO build -trimpath -o "$work/tlsload" ./test/loadtest/tlsload
 if [ -n "$baseline" ]; then
-	rev=$(git rev-parse --verify "$baseline^{commit}") || {
-		echo "LOADTEST_BASELINE=$baseline is not a revision of this repository" >&2
-		exit 1
-	}
-	echo "building presignd at $baseline ($rev) as presignd-base"
-	git worktree add --detach "$work/base" "$rev" >/dev/null
+	checkout_baseline LOADTEST_BASELINE "$baseline"
 	(cd "$work/base" && CGO_ENABLED=0 $GO build -trimpath -o "$work/presignd-base" ./cmd/presignd)
 fi
 
-access=AKIAIOSFODNN7EXAMPLE
-secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
-
-# versitygw, for the multipart create only: a bucket of its posix backend is a directory.
-mkdir -p "$work/s3/media" "$work/s3-versions"
-s3port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-env -i PATH="$PATH" HOME="$HOME" "$versitygw" --access "$access" --secret "$secret" --region us-east-1 \
-	--port "127.0.0.1:$s3port" --health /health --quiet posix --versioning-dir "$work/s3-versions" "$work/s3" \
-	>"$work/versitygw.log" 2>&1 &
-pids+=("$!")
-
-issuer=$("$work/mint" -dir "$work")
-token=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-proxy_user=loadtest@example.com
-grants='
-      - {bucket: media, prefixes: ["reports/"], methods: [GET, HEAD], max_ttl: 24h}
-      - {bucket: media, prefixes: ["uploads/"], methods: [PUT], max_ttl: 1h, content_types: ["image/png"], max_content_length: 1073741824}'
-cat >"$work/presignd.yaml" <<EOF
-listen: 127.0.0.1:0
-admin_listen: 127.0.0.1:0
-s3: {region: us-east-1, endpoint: "http://127.0.0.1:$s3port", path_style: true}
-shutdown: {drain_delay: 0s, grace: 5s}
-identity:
-  issuers:
-    - {name: loadtest, issuer: "$issuer", jwks_file: "$work/jwks.json", audiences: [presignd], algorithms: [RS256, ES256]}
-  trusted_proxies: {from: ["127.0.0.1/32"]}
-clients:
-  - name: loadtest
-    token_sha256: "$(printf %s "$token" | "$work/presignd" hash-token)"
-    grants: $grants
-  - name: jwt-callers
-    match: [{issuer: loadtest, subject: loadtest}]
-    grants: $grants
-  - name: proxy-callers
-    match: [{proxy_user: "$proxy_user"}]
-    grants: $grants
-  - name: other
-    token_sha256: "$(printf %s "other-$token" | "$work/presignd" hash-token)"
-    rate_limit: {rps: 100, burst: 200}
-    grants:
-      - {bucket: media, prefixes: ["other/"], methods: [GET], max_ttl: 1h}
-EOF
+start_versitygw
+write_presignd_config "$work/presignd.yaml"
 
 # presignd-tls's certificates: a CA that signs the server's (for 127.0.0.1) and the
 # client's (a SPIFFE ID), each key ECDSA P-256.

@@ -34,6 +34,8 @@
 # versitygw binary).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=test/loadtest/lib.sh
+. test/loadtest/lib.sh
 
 # secs VALUE converts 90, 90s, 10m or 1h to seconds.
 secs() {
@@ -54,39 +56,15 @@ scripts=$PWD/test/loadtest
 versitygw=${PRESIGND_VERSITYGW:-$PWD/.cache/versitygw-v1.8.0}
 interval=10
 
-if ! command -v wrk >/dev/null; then
-	echo "wrk is not installed: apt-get install wrk (or run make loadtest once, which installs it)" >&2
-	exit 1
-fi
-if [ ! -x "$versitygw" ]; then
-	echo "no versitygw at $versitygw: run make soak (it builds one) or set PRESIGND_VERSITYGW" >&2
-	exit 1
-fi
+need_debian_tool wrk wrk "the load generator"
 
-work=$(mktemp -d)
-pids=()
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+make_work
 
 echo "building presignd"
 CGO_ENABLED=0 $GO build -trimpath -o "$work/presignd" ./cmd/presignd
 $GO build -trimpath -o "$work/mint" ./test/loadtest/mint
 
-access=AKIAIOSFODNN7EXAMPLE
-secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
-
-# versitygw, for the multipart create only: a bucket of its posix backend is a directory.
-mkdir -p "$work/s3/media" "$work/s3-versions"
-s3port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-env -i PATH="$PATH" HOME="$HOME" "$versitygw" --access "$access" --secret "$secret" --region us-east-1 \
-	--port "127.0.0.1:$s3port" --health /health --quiet posix --versioning-dir "$work/s3-versions" "$work/s3" \
-	>"$work/versitygw.log" 2>&1 &
-pids+=("$!")
+start_versitygw
 
 # The credential process: the example key pair, expiring 4 minutes from now; each run
 # is counted in creds.runs.
@@ -99,37 +77,7 @@ EOF
 chmod +x "$work/creds.sh"
 printf '[default]\ncredential_process = %s\n' "$work/creds.sh" >"$work/aws-config"
 
-issuer=$("$work/mint" -dir "$work")
-token=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-proxy_user=loadtest@example.com
-grants='
-      - {bucket: media, prefixes: ["reports/"], methods: [GET, HEAD], max_ttl: 24h}
-      - {bucket: media, prefixes: ["uploads/"], methods: [PUT], max_ttl: 1h, content_types: ["image/png"], max_content_length: 1073741824}'
-cat >"$work/presignd.yaml" <<EOF
-listen: 127.0.0.1:0
-admin_listen: 127.0.0.1:0
-s3: {region: us-east-1, endpoint: "http://127.0.0.1:$s3port", path_style: true}
-shutdown: {drain_delay: 0s, grace: 5s}
-identity:
-  issuers:
-    - {name: loadtest, issuer: "$issuer", jwks_file: "$work/jwks.json", audiences: [presignd], algorithms: [RS256, ES256]}
-  trusted_proxies: {from: ["127.0.0.1/32"]}
-clients:
-  - name: loadtest
-    token_sha256: "$(printf %s "$token" | "$work/presignd" hash-token)"
-    grants: $grants
-  - name: jwt-callers
-    match: [{issuer: loadtest, subject: loadtest}]
-    grants: $grants
-  - name: proxy-callers
-    match: [{proxy_user: "$proxy_user"}]
-    grants: $grants
-  - name: other
-    token_sha256: "$(printf %s "other-$token" | "$work/presignd" hash-token)"
-    rate_limit: {rps: 100, burst: 200}
-    grants:
-      - {bucket: media, prefixes: ["other/"], methods: [GET], max_ttl: 1h}
-EOF
+write_presignd_config "$work/presignd.yaml"
 
 # presignd sees the credential process and nothing else of this machine's AWS setup. Its
 # stderr goes through awk, which counts the audit lines (the "presign" message) and
