@@ -304,7 +304,7 @@ func TestTracingSettingsRefused(t *testing.T) {
 		{map[string]string{"OTEL_TRACES_EXPORTER": "jaeger"},
 			`presignd serve: OTEL_TRACES_EXPORTER="jaeger": presignd exports traces by OTLP (otlp) or not at all (none).`},
 		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"},
-			`presignd serve: OTEL_EXPORTER_OTLP_ENDPOINT="collector:4318" is not an http:// or https:// URL of a host (credentials go in OTEL_EXPORTER_OTLP_HEADERS).`},
+			`presignd serve: OTEL_EXPORTER_OTLP_ENDPOINT is not an http:// or https:// URL of a host.`},
 	} {
 		code, _, stderr := runCommand(t, tc.env, "", "serve", "--dev", "--listen", "127.0.0.1:0")
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")

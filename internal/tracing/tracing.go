@@ -82,8 +82,15 @@ func Endpoint(getenv func(string) string) (string, error) {
 		if v == "" {
 			continue
 		}
-		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-			return "", fmt.Errorf("%s=%q is not an http:// or https:// URL of a host (credentials go in OTEL_EXPORTER_OTLP_HEADERS)", name, v)
+		// The value is not echoed: a mistaken one may hold a credential. For the same
+		// reason a user, a query or a fragment is refused: the URL appears in the
+		// exporter's errors, which are logged.
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", fmt.Errorf("%s is not an http:// or https:// URL of a host", name)
+		}
+		if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+			return "", fmt.Errorf("%s holds a user, a query or a fragment; credentials go in OTEL_EXPORTER_OTLP_HEADERS", name)
 		}
 		if endpoint == "" {
 			endpoint = v

@@ -53,7 +53,10 @@ func TestEndpointRefuses(t *testing.T) {
 		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "is not an http:// or https:// URL"},
 		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "grpc://collector:4317"}, "OTEL_EXPORTER_OTLP_ENDPOINT"},
 		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://"}, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"},
-		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://user:pw@collector:4318"}, "OTEL_EXPORTER_OTLP_HEADERS"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://user:secret-value@collector:4318"}, "OTEL_EXPORTER_OTLP_HEADERS"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318?api_key=secret-value"}, "holds a user, a query or a fragment"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces#secret-value"}, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT holds"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "secret-value:4318"}, "is not an http:// or https:// URL"},
 		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "as protobuf only"},
 		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, `OTEL_EXPORTER_OTLP_PROTOCOL="http/json"`},
 		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http"}, `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="http"`},
@@ -67,6 +70,9 @@ func TestEndpointRefuses(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "\n") {
 			t.Errorf("Endpoint(%v): the error is more than one line: %q", tc.env, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret-value") {
+			t.Errorf("Endpoint(%v): the error shows the value: %q", tc.env, err)
 		}
 	}
 }
