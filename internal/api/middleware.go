@@ -135,7 +135,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		ch := s.metrics.httpChildren(route, sw.status)
 		ch.requests.Inc()
 		if s.tracer != nil {
-			observeWithExemplar(ch.duration, r.Context(), time.Since(start).Seconds())
+			observeWithExemplar(r.Context(), ch.duration, time.Since(start).Seconds())
 		} else {
 			ch.duration.Observe(time.Since(start).Seconds())
 		}

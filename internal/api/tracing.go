@@ -57,7 +57,7 @@ func (s *Server) nameSpan(ctx context.Context, method, route string) {
 
 // observeWithExemplar records a duration with the trace and span IDs of a sampled
 // request as its exemplar, so that a latency bucket leads to a trace.
-func observeWithExemplar(o prometheus.Observer, ctx context.Context, v float64) {
+func observeWithExemplar(ctx context.Context, o prometheus.Observer, v float64) {
 	sc := trace.SpanContextFromContext(ctx)
 	eo, ok := o.(prometheus.ExemplarObserver)
 	if !sc.IsSampled() || !ok {
