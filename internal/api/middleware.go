@@ -2,13 +2,15 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -21,12 +23,14 @@ type ctxKey int
 const ctxRequest ctxKey = iota
 
 // requestInfo is what the middleware learns about a request: its ID, then its caller.
-// It is put in the request's context once, by requestID; authenticate fills in the
+// It is put in the request's context once, by withRequest; authenticate fills in the
 // caller, which saves a context and a request copy per request.
 type requestInfo struct {
 	id        string
 	caller    *caller
 	principal identity.Principal
+	// status is instrument's view of the response, here to save an allocation.
+	status statusWriter
 }
 
 func infoFrom(ctx context.Context) *requestInfo {
@@ -51,23 +55,66 @@ func requestID(ctx context.Context) string {
 	return ""
 }
 
-// requestID takes X-Request-Id when it is short and printable, else makes one, and
-// echoes it in the response.
-func (s *Server) requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if !validRequestID(id) {
-			id = newRequestID()
-		}
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequest, &requestInfo{id: id})))
-	})
+// requestContext is a request's context below presignd's routers: its information
+// and chi's routing context in one value, made once per request by withRequest, so
+// that neither chi nor the middleware copies the request again to add its own.
+type requestContext struct {
+	context.Context
+	info  requestInfo
+	route *chi.Context
+	// idHeader is the response's X-Request-Id value, kept here to save an allocation.
+	idHeader [1]string
 }
 
-// newRequestID makes a random 96-bit ID in hex.
+func (c *requestContext) Value(key any) any {
+	switch key {
+	case ctxRequest:
+		return &c.info
+	case chi.RouteCtxKey:
+		return c.route
+	}
+	return c.Context.Value(key)
+}
+
+// routeContexts are chi's routing contexts, reused as chi itself reuses them.
+var routeContexts = sync.Pool{New: func() any { return chi.NewRouteContext() }}
+
+// withRequest is the outermost handler of a router. It gives the request its ID (its
+// X-Request-Id when short and printable, else a new one), echoed in the response, and
+// its context (requestContext). It is still the router's chi.Routes, for walking.
+func withRequest(mux *chi.Mux) requestRouter { return requestRouter{mux} }
+
+type requestRouter struct{ *chi.Mux }
+
+func (rr requestRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc := &requestContext{Context: r.Context(), route: routeContexts.Get().(*chi.Context)}
+	rc.route.Reset()
+	rc.route.Routes = rr.Mux
+	id := headerValue(r.Header, "X-Request-Id")
+	if !validRequestID(id) {
+		id = newRequestID()
+	}
+	rc.info.id = id
+	rc.idHeader[0] = id
+	w.Header()["X-Request-Id"] = rc.idHeader[:]
+	rr.Mux.ServeHTTP(w, r.WithContext(rc))
+	routeContexts.Put(rc.route)
+}
+
+// headerValue is h.Get(key) for a key already in canonical form.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// newRequestID makes a random 96-bit ID in hex. An ID names a request in logs; it is
+// not a secret, so the runtime's per-thread ChaCha8 generator is enough.
 func newRequestID() string {
 	var b [12]byte
-	_, _ = rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint32(b[8:], rand.Uint32())
 	var h [24]byte
 	hex.Encode(h[:], b[:])
 	return string(h[:])
@@ -123,7 +170,13 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		var sw *statusWriter
+		if ri := infoFrom(r.Context()); ri != nil {
+			sw = &ri.status
+		} else {
+			sw = new(statusWriter)
+		}
+		*sw = statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
 		route := "unmatched"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {

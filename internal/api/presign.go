@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/presignd/presignd/internal/auditlog"
 	"github.com/presignd/presignd/internal/policy"
 	"github.com/presignd/presignd/internal/signer"
 )
@@ -542,16 +543,10 @@ func (p *jsonScanner) plainString() (string, bool) {
 		return "", false
 	}
 	start := p.i
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return p.s[start : p.i-1], true
-		case c < 0x20 || c > 0x7e || c == '\\':
-			return "", false
-		}
+	p.i += auditlog.PlainPrefix(p.s[p.i:])
+	if p.i < len(p.s) && p.s[p.i] == '"' {
 		p.i++
+		return p.s[start : p.i-1], true
 	}
 	return "", false
 }
@@ -691,10 +686,8 @@ func appendJSONTime(b []byte, t time.Time) []byte {
 
 // appendJSONString appends s as encoding/json without HTML escaping does.
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return appendJSONValue(b, s)
-		}
+	if auditlog.PlainPrefix(s) != len(s) {
+		return appendJSONValue(b, s)
 	}
 	b = append(b, '"')
 	b = append(b, s...)

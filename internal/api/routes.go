@@ -12,7 +12,7 @@ import (
 // a config without admin_listen). Every route here is described in openapi.yaml.
 func (s *Server) Handler(admin bool) http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.closeWhenDraining, s.instrument, s.recoverPanics, s.cors)
+	r.Use(s.closeWhenDraining, s.instrument, s.recoverPanics, s.cors)
 	r.NotFound(s.apiHandler(func(http.ResponseWriter, *http.Request) error {
 		return errorf(CodeNotFound, "there is no such route")
 	}))
@@ -53,19 +53,19 @@ func (s *Server) Handler(admin bool) http.Handler {
 	if admin {
 		s.adminRoutes(r)
 	}
-	return s.traced(r)
+	return s.traced(withRequest(r))
 }
 
 // AdminHandler serves /healthz, /readyz and /metrics.
 func (s *Server) AdminHandler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.closeWhenDraining, s.instrument, s.recoverPanics)
+	r.Use(s.closeWhenDraining, s.instrument, s.recoverPanics)
 	r.NotFound(s.apiHandler(func(http.ResponseWriter, *http.Request) error {
 		return errorf(CodeNotFound, "there is no such route")
 	}))
 	r.MethodNotAllowed(s.methodNotAllowed(r))
 	s.adminRoutes(r)
-	return r
+	return withRequest(r)
 }
 
 func (s *Server) adminRoutes(r chi.Router) {

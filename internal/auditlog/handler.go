@@ -228,11 +228,29 @@ func Record(t time.Time, l slog.Level, msg string, fields []Field) slog.Record {
 
 // plainString reports whether s is JSON string text as it is: printable ASCII
 // without quotes or backslashes.
-func plainString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return false
+func plainString(s string) bool { return PlainPrefix(s) == len(s) }
+
+// PlainPrefix returns the length of the longest prefix of s that is JSON string text
+// as it is: printable ASCII (0x20 to 0x7e) without quotes or backslashes. It looks at
+// eight bytes at a time.
+func PlainPrefix(s string) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		// Each term has a byte's high bit set if some byte of x is below 0x20, above
+		// 0x7e, a quote or a backslash (the "has less than", "has more than" and "has
+		// zero" tests of Bit Twiddling Hacks; exact in whether any byte matches).
+		if ((x-ones*0x20)&^x|(x+ones)|x|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
+			break
 		}
 	}
-	return true
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			break
+		}
+	}
+	return i
 }

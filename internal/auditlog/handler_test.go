@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -84,5 +85,55 @@ func TestAuditHandlerBatchesConcurrentRecords(t *testing.T) {
 	t.Logf("%d records in %d writes", lines, calls)
 	if calls >= lines/4 {
 		t.Errorf("got %d writes for %d records, want fewer than a quarter", calls, lines)
+	}
+}
+
+// TestPlainPrefix holds PlainPrefix, which looks at eight bytes at a time, to the
+// byte-by-byte rule: every byte value at every position of strings up to 24 bytes,
+// two such bytes at once, and random strings.
+func TestPlainPrefix(t *testing.T) {
+	plain := func(c byte) bool { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\' }
+	want := func(s string) int {
+		for i := 0; i < len(s); i++ {
+			if !plain(s[i]) {
+				return i
+			}
+		}
+		return len(s)
+	}
+	check := func(s string) {
+		t.Helper()
+		if got, w := auditlog.PlainPrefix(s), want(s); got != w {
+			t.Fatalf("PlainPrefix(%q) = %d, want %d", s, got, w)
+		}
+	}
+	base := []byte("abcdefghijklmnopqrstuvwx ~!#")
+	for n := 0; n <= 24; n++ {
+		check(string(base[:n]))
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := append([]byte(nil), base[:n]...)
+				b[pos] = byte(c)
+				check(string(b))
+				for pos2 := pos + 1; pos2 < n && n <= 16; pos2++ {
+					for _, c2 := range []byte{0x00, 0x1f, '"', '\\', 0x7f, 0x80, 0xff} {
+						b2 := append([]byte(nil), b...)
+						b2[pos2] = c2
+						check(string(b2))
+					}
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		b := make([]byte, rng.IntN(64))
+		for i := range b {
+			b[i] = byte(0x20 + rng.IntN(0x5f))
+			if rng.IntN(40) == 0 {
+				b[i] = byte(rng.IntN(256))
+			}
+		}
+		check(string(b))
 	}
 }

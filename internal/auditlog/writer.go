@@ -38,6 +38,7 @@ type Writer struct {
 	idle    sync.Cond // broadcast when writing turns false
 	sealed  sync.Cond // broadcast when cur is sealed and replaced by an empty batch
 	spare   []byte    // the buffer of the last batch written, for the next batch
+	free    *batch    // a batch written without followers, for the next batch
 	pending int       // Writes entered and not yet written
 	closed  bool
 }
@@ -46,7 +47,7 @@ type Writer struct {
 type batch struct {
 	buf  []byte
 	n    int           // the Writes in buf
-	done chan struct{} // closed once buf has been written
+	done chan struct{} // made by the first follower; closed once buf has been written
 	err  error         // what writing buf returned; set before done is closed
 }
 
@@ -82,8 +83,12 @@ func (w *Writer) Write(p []byte) (n int, err error) {
 	b.buf = append(b.buf, p...)
 	b.n++
 	if !lead {
+		if b.done == nil {
+			b.done = make(chan struct{})
+		}
+		done := b.done
 		w.mu.Unlock()
-		<-b.done
+		<-done
 		if b.err != nil {
 			return 0, b.err
 		}
@@ -108,11 +113,17 @@ func (w *Writer) Write(p []byte) (n int, err error) {
 	if cap(b.buf) <= w.maxBatch {
 		w.spare = b.buf[:0]
 	}
+	b.buf = nil
+	if b.done != nil {
+		b.err = err
+		close(b.done)
+	} else {
+		// No follower holds b: the next batch can be b again, which saves the
+		// allocation in the common case of a batch of one.
+		w.free = b
+	}
 	w.idle.Broadcast()
 	w.mu.Unlock()
-	b.buf = nil
-	b.err = err
-	close(b.done)
 	if err != nil {
 		return 0, err
 	}
@@ -121,7 +132,12 @@ func (w *Writer) Write(p []byte) (n int, err error) {
 
 // newBatch returns an empty batch, on the spare buffer when there is one. w.mu is held.
 func (w *Writer) newBatch() *batch {
-	b := &batch{buf: w.spare, done: make(chan struct{})}
+	b := w.free
+	if b == nil {
+		b = new(batch)
+	}
+	w.free = nil
+	*b = batch{buf: w.spare}
 	w.spare = nil
 	return b
 }
