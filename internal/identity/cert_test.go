@@ -9,6 +9,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"math/big"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ import (
 // gives it (DER). The SAN extension is written by hand, so that each URI is exactly
 // the text given (crypto/x509 would write url.URL.String(), which drops a bare '?'
 // or '#').
-func certWith(t *testing.T, uris []string, dnsNames ...string) *x509.Certificate {
+func certWith(t testing.TB, uris []string, dnsNames ...string) *x509.Certificate {
 	t.Helper()
 	var names []asn1.RawValue
 	for _, u := range uris {
@@ -166,6 +167,75 @@ func TestFromCertificateEmptyQueryOrFragment(t *testing.T) {
 		p, err := identity.FromCertificate(certWith(t, []string{id}))
 		if err == nil {
 			t.Errorf("SAN %q: got principal with SPIFFE ID %q, want it refused (bad_certificate)", id, p.SPIFFEID)
+		}
+	}
+}
+
+// spiffeIDReference is the SPIFFE ID grammar as a regular expression, with the "."
+// and ".." segments refused after it: the reference ValidSPIFFEID, which reads the
+// ID byte by byte, is held to.
+var spiffeIDReference = regexp.MustCompile(`^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._-]+)*$`)
+
+func validSPIFFEIDReference(id string) bool {
+	if !spiffeIDReference.MatchString(id) {
+		return false
+	}
+	_, path, _ := strings.Cut(strings.TrimPrefix(id, "spiffe://"), "/")
+	for _, seg := range strings.Split(path, "/") {
+		if path != "" && (seg == "." || seg == "..") {
+			return false
+		}
+	}
+	return true
+}
+
+var spiffeIDSeeds = []string{
+	"", "spiffe://", "spiffe:/", "spiffe://td", "spiffe://td/", "spiffe://td//a", "spiffe://td/a/",
+	"spiffe://example.org/ns/ops/sa/dashboard", "spiffe://Example.org/a", "spiffe://td/A_b-c.d",
+	"spiffe://td/.", "spiffe://td/..", "spiffe://td/a/./b", "spiffe://td/a/../b", "spiffe://td/...",
+	"spiffe://td/a%20b", "spiffe://td/a?b", "spiffe://td/a#b", "SPIFFE://td/a", "spiffe://td:443/a",
+	"spiffe://user@td/a", "spiffe://td/a\n", "spiffe://td/\u00e9", "spiffe://./a", "spiffe://../a",
+	"spiffe://td.-_/a", "xspiffe://td/a", "spiffe://td/a b",
+}
+
+func TestValidSPIFFEIDMatchesReference(t *testing.T) {
+	for _, id := range spiffeIDSeeds {
+		if got, want := identity.ValidSPIFFEID(id), validSPIFFEIDReference(id); got != want {
+			t.Errorf("ValidSPIFFEID(%q) = %v, the reference says %v", id, got, want)
+		}
+	}
+	// Every byte at every position of a valid ID, and after it.
+	base := "spiffe://td.example/ns/a-b/c_d.e"
+	for i := 0; i <= len(base); i++ {
+		for c := range 256 {
+			for _, id := range []string{base[:i] + string(rune(c)) + base[i:], base[:i] + string([]byte{byte(c)}) + base[min(i+1, len(base)):]} {
+				if got, want := identity.ValidSPIFFEID(id), validSPIFFEIDReference(id); got != want {
+					t.Fatalf("ValidSPIFFEID(%q) = %v, the reference says %v", id, got, want)
+				}
+			}
+		}
+	}
+}
+
+func FuzzValidSPIFFEID(f *testing.F) {
+	for _, id := range spiffeIDSeeds {
+		f.Add(id)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		if got, want := identity.ValidSPIFFEID(id), validSPIFFEIDReference(id); got != want {
+			t.Errorf("ValidSPIFFEID(%q) = %v, the reference says %v", id, got, want)
+		}
+	})
+}
+
+// BenchmarkFromCertificate is the identity work of each request with a client
+// certificate.
+func BenchmarkFromCertificate(b *testing.B) {
+	c := certWith(b, []string{"spiffe://loadtest.example/presignd/mtls"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := identity.FromCertificate(c); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
