@@ -45,6 +45,11 @@ func (s *Server) handleBatch(item *operation[presignRequest, presignResponse]) h
 		buf := getBuffer()
 		defer putBuffer(buf)
 		buf.b = append(buf.b, `{"results":[`...)
+		// One request and one audit entry, used by each item in turn.
+		var (
+			one   presignRequest
+			entry auditEntry
+		)
 		for i, raw := range req.Requests {
 			if i > 0 {
 				buf.b = append(buf.b, ',')
@@ -58,13 +63,13 @@ func (s *Server) handleBatch(item *operation[presignRequest, presignResponse]) h
 					continue
 				}
 			}
-			var one presignRequest
+			one = presignRequest{}
 			if err := decodePresignBytes(raw, &one); err != nil {
 				s.audit(ctx, c, item.name, auditEntry{}, err)
 				buf.b = appendItemError(buf.b, asError(err))
 				continue
 			}
-			res, err := item.run(s, ctx, c, &one)
+			res, err := item.run(s, ctx, c, &one, &entry)
 			if err != nil {
 				e := asError(err)
 				if e.Status() >= 500 && e.Cause != nil {

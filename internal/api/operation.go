@@ -28,28 +28,36 @@ type operation[Req, Res any] struct {
 	timed bool
 }
 
-// run does one decision for the caller and audits and counts it.
-func (op *operation[Req, Res]) run(s *Server, ctx context.Context, c *caller, req *Req) (Res, error) {
-	entry := auditEntry{method: op.method}
+// run does one decision for the caller and audits and counts it; entry is where the
+// decision's audit entry is kept while it is made.
+func (op *operation[Req, Res]) run(s *Server, ctx context.Context, c *caller, req *Req, entry *auditEntry) (Res, error) {
+	*entry = auditEntry{method: op.method}
 	start := time.Now()
-	res, err := op.do(ctx, c, req, &entry)
+	res, err := op.do(ctx, c, req, entry)
 	if op.timed {
 		s.metrics.duration.Observe(time.Since(start).Seconds())
 	}
-	s.audit(ctx, c, op.name, entry, err)
+	s.audit(ctx, c, op.name, *entry, err)
 	return res, err
+}
+
+// call is what one request to an operation keeps on the heap, in one allocation: the
+// request, which the decoder fills in, and the audit entry.
+type call[Req any] struct {
+	req   Req
+	entry auditEntry
 }
 
 // handler serves the operation; a request that does not decode is audited too.
 func (op *operation[Req, Res]) handler(s *Server) http.Handler {
 	return s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		ctx, c := r.Context(), callerFrom(r.Context())
-		var req Req
-		if err := op.decode(w, r, &req); err != nil {
+		in := new(call[Req])
+		if err := op.decode(w, r, &in.req); err != nil {
 			s.audit(ctx, c, op.name, auditEntry{method: op.method}, err)
 			return err
 		}
-		res, err := op.run(s, ctx, c, &req)
+		res, err := op.run(s, ctx, c, &in.req, &in.entry)
 		if err != nil {
 			return err
 		}
