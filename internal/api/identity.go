@@ -36,7 +36,7 @@ type Identity struct {
 // JWTVerifier verifies a JWT completely (signature, issuer, audience, times) and
 // returns its principal; failures are *identity.Error.
 type JWTVerifier interface {
-	Verify(ctx context.Context, raw string) (identity.Principal, error)
+	VerifyToken(ctx context.Context, t identity.Token) (identity.Principal, error)
 }
 
 // clientMatch is one match of a client, in file order.
@@ -88,14 +88,16 @@ func (id *identifier) bearer(ctx context.Context, header string) (identity.Princ
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
 		return identity.Principal{}, nil, errMalformed
 	}
-	var buf [256]byte // hashed without a copy on the heap
-	if c, found := id.tokens[sha256.Sum256(append(buf[:0], token...))]; found {
+	// One SHA-256 of the token serves both lookups: the static tokens', and the
+	// verified JWTs'.
+	tok := identity.NewToken(token)
+	if c, found := id.tokens[tok.Hash()]; found {
 		return identity.Principal{Kind: identity.KindToken, Subject: c.name}, c, nil
 	}
 	if id.id.JWT == nil || !identity.LooksLikeJWT(token) {
 		return identity.Principal{}, nil, errUnknown
 	}
-	return id.client(id.id.JWT.Verify(ctx, token))
+	return id.client(id.id.JWT.VerifyToken(ctx, tok))
 }
 
 // client maps a principal to the first client that matches it.

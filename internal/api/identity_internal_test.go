@@ -18,8 +18,8 @@ import (
 // JWT-shaped token is expired.
 type fakeJWT struct{}
 
-func (fakeJWT) Verify(_ context.Context, raw string) (identity.Principal, error) {
-	if raw == "jwt.alice.sig" {
+func (fakeJWT) VerifyToken(_ context.Context, t identity.Token) (identity.Principal, error) {
+	if t.Raw() == "jwt.alice.sig" {
 		return identity.Principal{Kind: identity.KindJWT, Issuer: "web", Subject: "alice", Claims: map[string]string{"team": "red"}}, nil
 	}
 	return identity.Principal{}, &identity.Error{Reason: identity.ReasonExpired, Detail: "the token has expired"}

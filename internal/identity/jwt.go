@@ -459,7 +459,15 @@ func (s *Issuers) Verify(ctx context.Context, raw string) (Principal, error) {
 	if len(raw) > MaxJWTSize {
 		return Principal{}, malformed()
 	}
-	th := hashToken(raw)
+	return s.VerifyToken(ctx, NewToken(raw))
+}
+
+// VerifyToken is Verify of a token hashed already.
+func (s *Issuers) VerifyToken(ctx context.Context, t Token) (Principal, error) {
+	raw, th := t.raw, t.hash
+	if len(raw) > MaxJWTSize {
+		return Principal{}, malformed()
+	}
 	for _, i := range s.byIss {
 		// Only the issuer that verified the token holds its hash.
 		if p, err, ok := i.cached(ctx, th, i.cfg.Now()); ok {
@@ -520,19 +528,23 @@ func decodeSegment(seg string, v any) error {
 func LooksLikeJWT(raw string) bool {
 	dots, segLen := 0, 0
 	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		switch {
-		case c == '.':
-			if segLen == 0 || dots == 2 {
-				return false
-			}
+		switch c := raw[i]; {
+		case base64URLByte[c]:
+			segLen++
+		case c == '.' && segLen > 0 && dots < 2:
 			dots++
 			segLen = 0
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
-			segLen++
 		default:
 			return false
 		}
 	}
 	return dots == 2
 }
+
+// base64URLByte is whether a byte is of the base64url alphabet.
+var base64URLByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+	}
+	return t
+}()

@@ -30,6 +30,27 @@ const (
 // tokenHash is the SHA-256 of a raw token: what the cache keeps of it.
 type tokenHash [sha256.Size]byte
 
+// Token is a raw bearer token with its SHA-256, computed once: the API looks static
+// tokens up by the hash, and an issuer keeps the principals of the JWTs it verified by
+// it. The hash is always that of the token: only NewToken makes a Token.
+type Token struct {
+	raw  string
+	hash tokenHash
+}
+
+// NewToken hashes raw.
+func NewToken(raw string) Token { return Token{raw: raw, hash: hashToken(raw)} }
+
+// Hash is the token's SHA-256.
+func (t Token) Hash() [sha256.Size]byte { return t.hash }
+
+// Raw is the token itself.
+func (t Token) Raw() string { return t.raw }
+
+// String and GoString never show the token or its hash, should a Token be formatted.
+func (Token) String() string   { return "identity.Token(redacted)" }
+func (Token) GoString() string { return "identity.Token(redacted)" }
+
 func hashToken(raw string) tokenHash {
 	// sha256 reads the bytes and keeps none of them: hashing the string's bytes in
 	// place spares a copy of the token on the heap per request.

@@ -2,6 +2,8 @@ package identity_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -44,10 +46,15 @@ func TestVerifiedCacheServesWithoutVerifying(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for n := range 5 {
+			for n := range 6 {
 				verify := i.Verify
-				if n%2 == 1 {
+				switch n % 3 {
+				case 1:
 					verify = s.Verify
+				case 2: // the API's way: the token hashed once, for both lookups
+					verify = func(ctx context.Context, raw string) (identity.Principal, error) {
+						return s.VerifyToken(ctx, identity.NewToken(raw))
+					}
 				}
 				p, err := verify(context.Background(), raw)
 				if err != nil {
@@ -58,8 +65,8 @@ func TestVerifiedCacheServesWithoutVerifying(t *testing.T) {
 				}
 			}
 			checkSignatures(t, i, 1)
-			if st := i.VerifiedStats(); st.Hits != 5 || st.Entries != 1 || st.Bytes <= 0 {
-				t.Errorf("cache stats: got %+v, want 5 hits of 1 entry", st)
+			if st := i.VerifiedStats(); st.Hits != 6 || st.Entries != 1 || st.Bytes <= 0 {
+				t.Errorf("cache stats: got %+v, want 6 hits of 1 entry", st)
 			}
 		})
 	}
@@ -371,5 +378,22 @@ func TestVerifiedCacheConcurrent(t *testing.T) {
 	wg.Wait()
 	if st := i.VerifiedStats(); st.Entries > 16 {
 		t.Errorf("entries: got %d, want at most 16", st.Entries)
+	}
+}
+
+// TestTokenHashAndFormatting: a Token's hash is the SHA-256 of the token, and no
+// formatting of a Token shows the token or its hash.
+func TestTokenHashAndFormatting(t *testing.T) {
+	raw := "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+	tok := identity.NewToken(raw)
+	if tok.Hash() != sha256.Sum256([]byte(raw)) || tok.Raw() != raw {
+		t.Fatalf("NewToken(%q): hash or token differ from the token's", raw)
+	}
+	h := tok.Hash()
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		out := fmt.Sprintf(verb, tok) + fmt.Sprintf(verb, struct{ T identity.Token }{tok})
+		if strings.Contains(out, "eyJ") || strings.Contains(out, hex.EncodeToString(h[:4])) {
+			t.Errorf("%s shows the token or its hash: %s", verb, out)
+		}
 	}
 }
