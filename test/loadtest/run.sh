@@ -36,7 +36,9 @@
 # for each run (ECDSA P-256, as the e2e tests' CA makes them).
 # Each load runs in turn (never two at once), after a warm-up, for LOADTEST_ROUNDS
 # rounds, so that whatever else the machine is doing falls on all of them alike; each
-# figure is the median of its rounds. Then each route is held near half of its peak
+# rate is the median of its rounds, and each ratio the median of the ratios within
+# each round, printed with their range (get runs right after fixed, and base-get right
+# after get). Then each route is held near half of its peak
 # rate to report its latency there. presignd's resident memory is sampled from /proc,
 # the CPU time each server spends per request is read from /proc, and presignd's
 # audit log (and presignd-tls's) is checked for one line per decision (a batch item is
@@ -140,7 +142,7 @@ EOF
 
 # The servers see static credentials and nothing else of this machine's AWS setup.
 server_env=(env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_S3
-	AWS_ACCESS_KEY_ID=$access AWS_SECRET_ACCESS_KEY=$secret
+	"AWS_ACCESS_KEY_ID=$access" "AWS_SECRET_ACCESS_KEY=$secret"
 	AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 	NAIVE_TOKEN="$token")
@@ -338,7 +340,16 @@ rss_midway() {
 # median prints the median of its arguments.
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-loads=(fixed naive "${routes[@]}")
+# The order of a round: get right after fixed, and base-get right after get, so that
+# the ratios the targets are about compare loads run seconds apart (below).
+loads=(fixed)
+for name in get base-get; do
+	[[ " ${routes[*]} " == *" $name "* ]] && loads+=("$name")
+done
+loads+=(naive)
+for name in "${routes[@]}"; do
+	[[ $name == get || $name == base-get ]] || loads+=("$name")
+done
 echo "warm-up: $warmup each"
 for name in "${loads[@]}"; do load "$name" route.lua "$warmup"; done
 
@@ -369,9 +380,37 @@ for name in "${loads[@]}"; do
 	RPS[$name]=$(median ${R_RPS[$name]}) CPU[$name]=$(median ${R_CPU[$name]})
 done
 
+# Ratios are taken within each round and the median of the rounds' ratios is
+# reported: this machine's speed moves by tens of percent within a minute, and a
+# ratio of two loads run seconds apart moves much less than either rate.
+# ratio R|C A [ITEMS_A] B prints the median over the rounds of A's rate (times its
+# items per request) over B's (R), or of A's CPU per request over B's (C); with
+# ranged set, also the smallest and largest of those ratios.
+ratio() {
+	local kind=$1 a=$2 items=$3 b=$4 xs ys
+	if [ "$kind" = R ]; then xs=${R_RPS[$a]} ys=${R_RPS[$b]}; else xs=${R_CPU[$a]} ys=${R_CPU[$b]}; fi
+	awk -v xs="$xs" -v ys="$ys" -v i="$items" -v ranged="${ranged:-}" 'BEGIN {
+		n = split(xs, x, " "); split(ys, y, " ")
+		for (k = 1; k <= n; k++) r[k] = x[k] * i / y[k]
+		for (k = 2; k <= n; k++) for (j = k; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+		m = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+		if (ranged != "") printf "%.2f %.2f %.2f", m, r[1], r[n]; else printf "%.2f", m
+	}'
+}
+# target LABEL KIND A ITEMS B OP LIMIT NOTE prints one target's line: the median ratio,
+# the range over the rounds, and whether the median meets it.
+target() {
+	local label=$1 m lo hi
+	read -r m lo hi <<<"$(ranged=1 ratio "$2" "$3" "$4" "$5")"
+	awk -v l="$label" -v m="$m" -v lo="$lo" -v hi="$hi" -v op="$6" -v lim="$7" -v note="${8:-}" 'BEGIN {
+		ok = (op == ">=") ? (m >= lim) : (m <= lim)
+		printf "  %-24s %.2fx  (rounds %.2f-%.2fx; target %s %sx: %s)%s\n", l ":", m, lo, hi, op, lim, ok ? "met" : "NOT met", note
+	}'
+}
+
 # Each route near half its peak rate: each connection pauses between requests; one
 # correction for the time the requests themselves take.
-declare -A H_RPS H_P50 H_P99
+declare -A H_P50 H_P99
 echo "each route near half its peak rate"
 for name in "${routes[@]}"; do
 	target=$(awk -v r="${RPS[$name]}" 'BEGIN {printf "%.0f", r / 2}')
@@ -384,7 +423,7 @@ for name in "${routes[@]}"; do
 		pause=$(awk -v c="${CONNS[$name]}" -v t="$target" -v r="$rps" -v p="$pause" \
 			'BEGIN {x = c * 1000 / t - (c * 1000 / r - p); if (x < 0) x = 0; printf "%.3f", x}')
 	done
-	H_RPS[$name]=$rps H_P50[$name]=$p50 H_P99[$name]=$p99
+	H_P50[$name]=$p50 H_P99[$name]=$p99
 done
 
 if [ -n "$profile_dir" ]; then
@@ -412,50 +451,42 @@ done
 get=${RPS[get]:-}
 echo
 echo "results: median of $rounds rounds (loopback, wrk -t$threads -c$conns -d$duration, $(nproc) CPUs shared by wrk and the server)"
+echo "  (rates and CPU: the median of each load's rounds; ratios: the median of the ratios within each round)"
 if [[ " ${routes[*]} " == *" tls-token "* || " ${routes[*]} " == *" mtls "* ]]; then
 	echo "  (tls-token and mtls: tlsload -c$conns -d$duration over TLS to presignd-tls; a Go client takes more of the CPUs than wrk)"
 fi
 printf '  %-10s %9s %9s %8s %8s %10s %13s %13s\n' load "req/s" "items/s" "/ get" "/ fixed" "CPU us/req" "p50 ms (half)" "p99 ms (half)"
 for name in "${loads[@]}"; do
-	awk -v n="$name" -v r="${RPS[$name]}" -v i="${ITEMS[$name]}" -v g="$get" -v f="${RPS[fixed]}" -v c="${CPU[$name]}" \
+	tg=- tf=$(ratio R "$name" 1 fixed)x
+	[ -n "$get" ] && [ "${ITEMS[$name]}" -gt 0 ] && tg=$(ratio R "$name" "${ITEMS[$name]}" get)x
+	awk -v n="$name" -v r="${RPS[$name]}" -v i="${ITEMS[$name]}" -v tg="$tg" -v tf="$tf" -v c="${CPU[$name]}" \
 		-v h50="${H_P50[$name]:-}" -v h99="${H_P99[$name]:-}" 'BEGIN {
 		items = (i > 1) ? r * i : r
-		tg = (g != "" && i > 0) ? sprintf("%.2fx", items / g) : "-"
-		printf "  %-10s %9.0f %9.0f %8s %7.2fx %10.1f %13s %13s\n", n, r, items, tg, r / f, c, (h50 == "") ? "-" : h50, (h99 == "") ? "-" : h99
+		printf "  %-10s %9.0f %9.0f %8s %8s %10.1f %13s %13s\n", n, r, items, tg, tf, c, (h50 == "") ? "-" : h50, (h99 == "") ? "-" : h99
 	}'
 done
 echo
 if [ -n "$get" ]; then
-	awk -v p="$get" -v f="${RPS[fixed]}" -v n="${RPS[naive]}" -v c="${CPU[get]}" -v cf="${CPU[fixed]}" 'BEGIN {
-		printf "  get / fixed JSON:       %.2fx  (target >= 0.7x: %s)\n", p / f, (p / f >= 0.7) ? "met" : "NOT met"
-		printf "  get / naive:            %.2fx  (target >= 3x: %s)\n", p / n, (p / n >= 3) ? "met" : "NOT met"
-		printf "  get CPU / fixed CPU:    %.2fx  (target <= 1.5x: %s)\n", c / cf, (c / cf <= 1.5) ? "met" : "NOT met"
-	}'
+	target "get / fixed JSON" R get 1 fixed ">=" 0.7
+	target "get / naive" R get 1 naive ">=" 3
+	target "get CPU / fixed CPU" C get 1 fixed "<=" 1.5
 	for name in "${routes[@]}"; do
 		[ "$name" = get ] && continue
 		# The TLS loads' reference is tls-token (below), not get; traced and base-get
 		# are not signing routes of their own (below).
 		[ "${SERVER[$name]}" != presignd ] && continue
-		awk -v n="$name" -v r="${RPS[$name]}" -v i="${ITEMS[$name]}" -v g="$get" 'BEGIN {
-			x = r * i / g
-			printf "  %-10s / get:        %.2fx  (target >= 0.8x: %s)\n", n, x, (x >= 0.8) ? "met" : "NOT met"
-		}'
+		target "$name / get" R "$name" "${ITEMS[$name]}" get ">=" 0.8
 	done
 fi
 if [ -n "$get" ] && [ -n "${RPS[traced]:-}" ]; then
-	awk -v r="${RPS[traced]}" -v g="$get" -v c="${CPU[traced]}" -v cg="${CPU[get]}" 'BEGIN {
-		printf "  traced / get:           %.2fx  (tracing on, every request sampled and exported; CPU per request %.2fx)\n", r / g, c / cg
-	}'
+	echo "  traced / get:            $(ratio R traced 1 get)x  (tracing on, every request sampled and exported; CPU per request $(ratio C traced 1 get)x)"
 fi
 if [ -n "$get" ] && [ -n "${RPS[base-get]:-}" ]; then
-	awk -v r="${RPS[base-get]}" -v g="$get" -v c="${CPU[get]}" -v cb="${CPU[base-get]}" -v b="$baseline" 'BEGIN {
-		printf "  get / base-get:         %.2fx  (this tree against %s; CPU per request %.2fx)\n", g / r, b, c / cb
-	}'
+	read -r m lo hi <<<"$(ranged=1 ratio R get 1 base-get)"
+	echo "  get / base-get:          ${m}x  (rounds $lo-${hi}x; this tree against $baseline; CPU per request $(ratio C get 1 base-get)x)"
 fi
 if [ -n "${RPS[tls-token]:-}" ] && [ -n "${RPS[mtls]:-}" ]; then
-	awk -v m="${RPS[mtls]}" -v t="${RPS[tls-token]}" 'BEGIN {
-		printf "  mtls / tls-token:       %.2fx  (target >= 0.8x: %s)\n", m / t, (m / t >= 0.8) ? "met" : "NOT met"
-	}'
+	target "mtls / tls-token" R mtls 1 tls-token ">=" 0.8
 fi
 awk -v h="$hwm" -v m="$rss_max" -v e="$rss_end" 'BEGIN {
 	printf "  presignd RSS: %.1f MiB midway through its runs (largest), VmHWM %.1f MiB, %.1f MiB at the end  (target < 64 MiB: %s)\n",
