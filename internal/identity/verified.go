@@ -32,7 +32,8 @@ type tokenHash [sha256.Size]byte
 
 // Token is a raw bearer token with its SHA-256, computed once: the API looks static
 // tokens up by the hash, and an issuer keeps the principals of the JWTs it verified by
-// it. The hash is always that of the token: only NewToken makes a Token.
+// it. NewToken makes a Token, whose hash is always that of its token; the zero Token
+// holds no token and no hash of one, and verifies as a malformed JWT.
 type Token struct {
 	raw  string
 	hash tokenHash
