@@ -397,3 +397,17 @@ func TestTokenHashAndFormatting(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroTokenIsMalformed: the zero Token, whose hash is of no token, is refused as
+// a malformed JWT, never looked up as one.
+func TestZeroTokenIsMalformed(t *testing.T) {
+	iss := testenv.NewOIDCIssuer(t)
+	s, err := identity.NewIssuers(newIssuer(t, iss, newClock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ie *identity.Error
+	if _, err := s.VerifyToken(context.Background(), identity.Token{}); !errors.As(err, &ie) || ie.Reason != identity.ReasonBadToken {
+		t.Errorf("zero Token: got %v, want a bad_token error", err)
+	}
+}
