@@ -417,6 +417,25 @@ const (
 // checks of decodeBytes 0.46x and 0.47x. They buy 10% throughput over the best
 // library path and 26% over encoding/json.
 func parsePresign(body string, req *presignRequest) bool {
+	return parseFlat(body, func(name string) flatField { return presignField(name, req) })
+}
+
+// flatField is where parseFlat puts the value of a field: a string (text), a string
+// that may be absent (optional), an integer (num) or a boolean (flag); bit marks it
+// seen. A zero bit is a field parseFlat leaves to decodeBytes.
+type flatField struct {
+	bit      int
+	text     *string
+	optional **string
+	num      **int64
+	flag     *bool
+}
+
+// parseFlat parses body, a JSON object whose values are plain strings, non-negative
+// integers and booleans, each name at most once, into the places field gives, and
+// reports whether it could. When it reports false, the request may be partly filled,
+// and decodeBytes must decode the body again.
+func parseFlat(body string, field func(name string) flatField) bool {
 	p := jsonScanner{s: body}
 	p.space()
 	if !p.eat('{') {
@@ -434,33 +453,36 @@ func parsePresign(body string, req *presignRequest) bool {
 			return false
 		}
 		p.space()
-		bit, text, num, flag := presignField(name, req)
-		if bit == 0 {
-			return false // metadata, or a name decodeBytes must judge
-		}
-		if seen&bit != 0 {
+		f := field(name)
+		if f.bit == 0 || seen&f.bit != 0 {
 			return false
 		}
-		seen |= bit
+		seen |= f.bit
 		switch {
-		case flag != nil:
+		case f.flag != nil:
 			v, ok := p.boolean()
 			if !ok {
 				return false
 			}
-			*flag = v
-		case text != nil:
+			*f.flag = v
+		case f.text != nil:
 			v, ok := p.plainString()
 			if !ok {
 				return false
 			}
-			*text = v
-		case num != nil:
+			*f.text = v
+		case f.optional != nil:
+			v, ok := p.plainString()
+			if !ok {
+				return false
+			}
+			*f.optional = &v
+		case f.num != nil:
 			v, ok := p.integer()
 			if !ok {
 				return false
 			}
-			*num = &v
+			*f.num = &v
 		}
 		p.space()
 		if p.eat(',') {
@@ -474,44 +496,42 @@ func parsePresign(body string, req *presignRequest) bool {
 	}
 }
 
-// presignField says where the value of field name goes in req (a string, an integer
-// or a boolean) and which bit marks it seen; bit 0 for a field parsePresign leaves to
-// decodeBytes.
-func presignField(name string, req *presignRequest) (bit int, text *string, num **int64, flag *bool) {
+// presignField says where the value of field name goes in req.
+func presignField(name string, req *presignRequest) flatField {
 	switch name {
 	case "bucket":
 		req.Bucket.Set = true
-		return seenBucket, &req.Bucket.Value, nil, nil
+		return flatField{bit: seenBucket, text: &req.Bucket.Value}
 	case "key":
 		req.Key.Set = true
-		return seenKey, &req.Key.Value, nil, nil
+		return flatField{bit: seenKey, text: &req.Key.Value}
 	case "method":
-		return seenMethod, &req.Method, nil, nil
+		return flatField{bit: seenMethod, text: &req.Method}
 	case "expires_in":
-		return seenExpiresIn, nil, &req.ExpiresIn, nil
+		return flatField{bit: seenExpiresIn, num: &req.ExpiresIn}
 	case "strict_ttl":
-		return seenStrictTTL, nil, nil, &req.StrictTTL
+		return flatField{bit: seenStrictTTL, flag: &req.StrictTTL}
 	case "version_id":
-		return seenVersionID, &req.VersionID, nil, nil
+		return flatField{bit: seenVersionID, text: &req.VersionID}
 	case "content_type":
-		return seenContentType, &req.ContentType, nil, nil
+		return flatField{bit: seenContentType, text: &req.ContentType}
 	case "content_length":
-		return seenContentLength, nil, &req.ContentLength, nil
+		return flatField{bit: seenContentLength, num: &req.ContentLength}
 	case "checksum_sha256":
-		return seenChecksum, &req.ChecksumSHA256, nil, nil
+		return flatField{bit: seenChecksum, text: &req.ChecksumSHA256}
 	case "response_content_disposition":
-		return seenDisposition, &req.ResponseContentDisposition, nil, nil
+		return flatField{bit: seenDisposition, text: &req.ResponseContentDisposition}
 	case "response_content_type":
-		return seenResponseType, &req.ResponseContentType, nil, nil
+		return flatField{bit: seenResponseType, text: &req.ResponseContentType}
 	case "response_cache_control":
-		return seenCacheControl, &req.ResponseCacheControl, nil, nil
+		return flatField{bit: seenCacheControl, text: &req.ResponseCacheControl}
 	case "download_filename":
-		return seenFilename, &req.DownloadFilename, nil, nil
+		return flatField{bit: seenFilename, text: &req.DownloadFilename}
 	}
-	return 0, nil, nil, nil
+	return flatField{} // metadata, or a name decodeBytes must judge
 }
 
-// jsonScanner reads the simple JSON that parsePresign accepts.
+// jsonScanner reads the simple JSON that parseFlat accepts.
 type jsonScanner struct {
 	s string
 	i int

@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -539,4 +540,70 @@ func s3Problem(err error) error {
 	default:
 		return &Error{Code: CodeS3Error, Detail: "S3 did not complete the call (" + se.Op + "); try again", Cause: err}
 	}
+}
+
+// postOperation is POST /v1/presign/post: an upload operation whose body of the
+// common shape parseFlat reads, as it reads presign's.
+func (s *Server) postOperation() *operation[postRequest, *postResponse] {
+	op := uploadOperation("presign_post", true, s.presignPost)
+	op.decode = decodePost
+	return op
+}
+
+// decodePost decodes the body of POST /v1/presign/post as decode does.
+func decodePost(w http.ResponseWriter, r *http.Request, req *postRequest) error {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	body, err := readBody(buf.b, w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	buf.b = body
+	if parseFlat(string(body), func(name string) flatField { return postField(name, req) }) {
+		return nil
+	}
+	*req = postRequest{}
+	return decodeBytes(body, req)
+}
+
+// Bits of the fields of a POST policy request parseFlat has seen.
+const (
+	postSeenBucket = 1 << iota
+	postSeenKey
+	postSeenKeyPrefix
+	postSeenFilename
+	postSeenExpiresIn
+	postSeenStrictTTL
+	postSeenContentType
+	postSeenContentTypePrefix
+	postSeenMaxContentLength
+)
+
+// postField says where the value of field name goes in req.
+func postField(name string, req *postRequest) flatField {
+	switch name {
+	case "bucket":
+		req.Bucket.Set = true
+		return flatField{bit: postSeenBucket, text: &req.Bucket.Value}
+	case "key":
+		req.Key.Set = true
+		return flatField{bit: postSeenKey, text: &req.Key.Value}
+	case "key_prefix":
+		req.KeyPrefix.Set = true
+		return flatField{bit: postSeenKeyPrefix, text: &req.KeyPrefix.Value}
+	case "filename":
+		req.Filename.Set = true
+		return flatField{bit: postSeenFilename, text: &req.Filename.Value}
+	case "expires_in":
+		return flatField{bit: postSeenExpiresIn, num: &req.ExpiresIn}
+	case "strict_ttl":
+		return flatField{bit: postSeenStrictTTL, flag: &req.StrictTTL}
+	case "content_type":
+		return flatField{bit: postSeenContentType, text: &req.ContentType}
+	case "content_type_prefix":
+		return flatField{bit: postSeenContentTypePrefix, optional: &req.ContentTypePrefix}
+	case "max_content_length":
+		return flatField{bit: postSeenMaxContentLength, num: &req.MaxContentLength}
+	}
+	return flatField{} // a name decodeBytes must judge
 }

@@ -1,0 +1,89 @@
+package api
+
+import (
+	"reflect"
+	"testing"
+)
+
+// flatSeeds are bodies of the presign and POST policy requests: the common shape
+// parseFlat reads, and the shapes it must leave to decodeBytes (escapes, non-ASCII
+// text, nulls, negative and large numbers, exponents, duplicates, other cases,
+// unknown names, trailing data).
+var flatSeeds = []string{
+	`{"bucket":"media","key":"reports/2026/q3 summary.pdf","expires_in":3600}`,
+	`{"bucket":"media","key":"uploads/a.png","method":"PUT","content_type":"image/png","content_length":1048576,"checksum_sha256":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}`,
+	"{ \"bucket\" : \"media\" ,\n\t\"key\" : \"reports/a\" , \"strict_ttl\": true, \"response_cache_control\":\"no-cache\" }\n",
+	`{"bucket":"media","key":"uploads/2026/avatar.png","content_type":"image/png","max_content_length":1048576,"expires_in":600}`,
+	`{"bucket":"media","key_prefix":"uploads/u-1/","filename":"notes.txt","content_type_prefix":"text/","strict_ttl":false}`,
+	`{"bucket":"media","key_prefix":"uploads/","content_type_prefix":"","max_content_length":0}`,
+	`{"bucket":"media","key":"a","key":"b"}`,
+	`{"bucket":"media","Key":"a"}`,
+	`{"bucket":"media","key":"a","extra":1}`,
+	`{"bucket":"media","key":null}`,
+	`{"bucket":"media","key":"caf\u00e9"}`,
+	`{"bucket":"media","key":"café"}`,
+	`{"bucket":"media","key":"a\"b"}`,
+	`{"bucket":"media","expires_in":-1}`,
+	`{"bucket":"media","expires_in":1e3}`,
+	`{"bucket":"media","expires_in":007}`,
+	`{"bucket":"media","expires_in":99999999999999999999}`,
+	`{"bucket":"media","strict_ttl":"true"}`,
+	`{"bucket":"media","content_type_prefix":null}`,
+	`{"bucket":"media","metadata":{"a":"b"}}`,
+	`{"bucket":"media"} {}`,
+	`{"bucket":"media",}`,
+	`{}`,
+	``,
+	`[]`,
+}
+
+// checkFlatAgrees fails when parseFlat reads body into a request that decodeBytes,
+// the API's reference decoder, would not give, or would refuse.
+func checkFlatAgrees[Req any](t *testing.T, body string, parse func(string, *Req) bool) {
+	t.Helper()
+	var fast Req
+	if !parse(body, &fast) {
+		return
+	}
+	var slow Req
+	if err := decodeBytes([]byte(body), &slow); err != nil {
+		t.Fatalf("body %q: parseFlat read it, decodeBytes refuses it: %v", body, err)
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("body %q:\nparseFlat   %+v\ndecodeBytes %+v", body, fast, slow)
+	}
+}
+
+func parsePost(body string, req *postRequest) bool {
+	return parseFlat(body, func(name string) flatField { return postField(name, req) })
+}
+
+// FuzzFlatParsersAgree holds the presign and POST policy requests that parseFlat
+// reads to what decodeBytes makes of the same bodies.
+func FuzzFlatParsersAgree(f *testing.F) {
+	for _, b := range flatSeeds {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		checkFlatAgrees(t, body, parsePresign)
+		checkFlatAgrees(t, body, parsePost)
+	})
+}
+
+// TestFlatParsersReadTheCommonShape: the common bodies are read by parseFlat, not
+// left to decodeBytes, so the fuzz target's comparisons are not vacuous.
+func TestFlatParsersReadTheCommonShape(t *testing.T) {
+	var pr presignRequest
+	if !parsePresign(flatSeeds[1], &pr) || pr.Method != "PUT" || *pr.ContentLength != 1048576 {
+		t.Errorf("presign body not read by parseFlat: %+v", pr)
+	}
+	var post postRequest
+	if !parsePost(flatSeeds[4], &post) || post.ContentTypePrefix == nil || *post.ContentTypePrefix != "text/" || !post.Filename.Set {
+		t.Errorf("POST policy body not read by parseFlat: %+v", post)
+	}
+	for _, b := range flatSeeds[6:] {
+		if parsePost(b, new(postRequest)) {
+			t.Errorf("parseFlat read %q, which it must leave to decodeBytes", b)
+		}
+	}
+}
