@@ -366,6 +366,12 @@ func readBody(dst []byte, w http.ResponseWriter, r *http.Request, limit int64) (
 
 // decodePresign decodes the body of POST /v1/presign as decode does.
 func decodePresign(w http.ResponseWriter, r *http.Request, req *presignRequest) error {
+	return readAndDecode(w, r, func(body []byte) error { return decodePresignBytes(body, req) })
+}
+
+// readAndDecode reads a request body of at most maxBody bytes into a pooled buffer
+// and decodes it with decode, which must keep none of its bytes.
+func readAndDecode(w http.ResponseWriter, r *http.Request, decode func(body []byte) error) error {
 	buf := getBuffer()
 	defer putBuffer(buf)
 	body, err := readBody(buf.b, w, r, maxBody)
@@ -373,7 +379,7 @@ func decodePresign(w http.ResponseWriter, r *http.Request, req *presignRequest) 
 		return err
 	}
 	buf.b = body
-	return decodePresignBytes(body, req)
+	return decode(body)
 }
 
 // decodePresignBytes decodes one presign request as decodeBytes does.
@@ -496,15 +502,19 @@ func parseFlat(body string, field func(name string) flatField) bool {
 	}
 }
 
+// exactField is the place of an exactString field's value, which is then set.
+func exactField(bit int, s *exactString) flatField {
+	s.Set = true
+	return flatField{bit: bit, text: &s.Value}
+}
+
 // presignField says where the value of field name goes in req.
 func presignField(name string, req *presignRequest) flatField {
 	switch name {
 	case "bucket":
-		req.Bucket.Set = true
-		return flatField{bit: seenBucket, text: &req.Bucket.Value}
+		return exactField(seenBucket, &req.Bucket)
 	case "key":
-		req.Key.Set = true
-		return flatField{bit: seenKey, text: &req.Key.Value}
+		return exactField(seenKey, &req.Key)
 	case "method":
 		return flatField{bit: seenMethod, text: &req.Method}
 	case "expires_in":

@@ -552,18 +552,13 @@ func (s *Server) postOperation() *operation[postRequest, *postResponse] {
 
 // decodePost decodes the body of POST /v1/presign/post as decode does.
 func decodePost(w http.ResponseWriter, r *http.Request, req *postRequest) error {
-	buf := getBuffer()
-	defer putBuffer(buf)
-	body, err := readBody(buf.b, w, r, maxBody)
-	if err != nil {
-		return err
-	}
-	buf.b = body
-	if parseFlat(string(body), func(name string) flatField { return postField(name, req) }) {
-		return nil
-	}
-	*req = postRequest{}
-	return decodeBytes(body, req)
+	return readAndDecode(w, r, func(body []byte) error {
+		if parseFlat(string(body), func(name string) flatField { return postField(name, req) }) {
+			return nil
+		}
+		*req = postRequest{}
+		return decodeBytes(body, req)
+	})
 }
 
 // Bits of the fields of a POST policy request parseFlat has seen.
@@ -583,17 +578,13 @@ const (
 func postField(name string, req *postRequest) flatField {
 	switch name {
 	case "bucket":
-		req.Bucket.Set = true
-		return flatField{bit: postSeenBucket, text: &req.Bucket.Value}
+		return exactField(postSeenBucket, &req.Bucket)
 	case "key":
-		req.Key.Set = true
-		return flatField{bit: postSeenKey, text: &req.Key.Value}
+		return exactField(postSeenKey, &req.Key)
 	case "key_prefix":
-		req.KeyPrefix.Set = true
-		return flatField{bit: postSeenKeyPrefix, text: &req.KeyPrefix.Value}
+		return exactField(postSeenKeyPrefix, &req.KeyPrefix)
 	case "filename":
-		req.Filename.Set = true
-		return flatField{bit: postSeenFilename, text: &req.Filename.Value}
+		return exactField(postSeenFilename, &req.Filename)
 	case "expires_in":
 		return flatField{bit: postSeenExpiresIn, num: &req.ExpiresIn}
 	case "strict_ttl":
