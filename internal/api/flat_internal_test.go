@@ -54,9 +54,17 @@ func checkFlatAgrees[Req any](t *testing.T, body string, parse func(string, *Req
 	}
 }
 
-func parsePost(body string, req *postRequest) bool {
-	return parseFlat(body, func(name string) flatField { return postField(name, req) })
+// parseWith is the fast path of decodeFlat alone.
+func parseWith[Req any](field func(string, *Req) flatField) func(string, *Req) bool {
+	return func(body string, req *Req) bool {
+		return parseFlat(body, func(name string) flatField { return field(name, req) })
+	}
 }
+
+var (
+	parsePresign = parseWith(presignField)
+	parsePost    = parseWith(postField)
+)
 
 // FuzzFlatParsersAgree holds the presign and POST policy requests that parseFlat
 // reads to what decodeBytes makes of the same bodies.

@@ -170,12 +170,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		var sw *statusWriter
-		if ri := infoFrom(r.Context()); ri != nil {
-			sw = &ri.status
-		} else {
-			sw = new(statusWriter)
-		}
+		sw := &infoFrom(r.Context()).status // withRequest made it
 		*sw = statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
 		route := "unmatched"
@@ -232,12 +227,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeError(w, r, s.log, e)
 			return
 		}
-		if ri := infoFrom(r.Context()); ri != nil {
-			ri.caller, ri.principal = c, p
-			next.ServeHTTP(w, r)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequest, &requestInfo{caller: c, principal: p})))
+		// withRequest, outside every router, made the request's information.
+		ri := infoFrom(r.Context())
+		ri.caller, ri.principal = c, p
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -552,13 +552,7 @@ func (s *Server) postOperation() *operation[postRequest, *postResponse] {
 
 // decodePost decodes the body of POST /v1/presign/post as decode does.
 func decodePost(w http.ResponseWriter, r *http.Request, req *postRequest) error {
-	return readAndDecode(w, r, func(body []byte) error {
-		if parseFlat(string(body), func(name string) flatField { return postField(name, req) }) {
-			return nil
-		}
-		*req = postRequest{}
-		return decodeBytes(body, req)
-	})
+	return readAndDecode(w, r, func(body []byte) error { return decodeFlat(body, req, postField) })
 }
 
 // Bits of the fields of a POST policy request parseFlat has seen.
