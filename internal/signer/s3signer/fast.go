@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
+	"hash"
 	"github.com/presignd/presignd/internal/signer"
 	"maps"
 	"net/http"
@@ -60,7 +62,7 @@ type route struct {
 type fastState struct {
 	mu     sync.Mutex // serialises route building and cache writes
 	routes atomic.Pointer[map[string]*route]
-	keys   atomic.Pointer[map[signingKeyID]*[sha256.Size]byte]
+	keys   atomic.Pointer[map[signingKeyID]*signingKey]
 }
 
 type signingKeyID struct {
@@ -74,6 +76,7 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 // scratch holds the buffers of one signing.
 type scratch struct {
 	url, canonical, toSign, signed []byte
+	mac                            hmacScratch
 }
 
 // presignFast signs req at the given time when the fast path covers it, and reports
@@ -227,8 +230,8 @@ func (s *Signer) probeObjects(ctx context.Context, rt *route, bucket string) err
 		if err != nil {
 			return err
 		}
-		key := deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service)
-		url, headers := rt.sign(&p, nil, probeTime, &key)
+		key := newSigningKey(deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service))
+		url, headers := rt.sign(&p, nil, probeTime, key)
 		if url != want.URL || !maps.Equal(headers, want.Headers) || want.Method != p.Method {
 			return nil
 		}
@@ -331,7 +334,7 @@ func isUnreserved(c byte) bool {
 }
 
 // signingKey returns the day's SigV4 signing key, from the cache when it can.
-func (s *Signer) signingKey(secret string, at time.Time, region, service string) *[sha256.Size]byte {
+func (s *Signer) signingKey(secret string, at time.Time, region, service string) *signingKey {
 	id := signingKeyID{secret: secret, region: region, service: service}
 	appendDate(id.date[:0], at)
 	if m := s.fast.keys.Load(); m != nil {
@@ -339,16 +342,16 @@ func (s *Signer) signingKey(secret string, at time.Time, region, service string)
 			return k
 		}
 	}
-	k := deriveSigningKey(secret, at, region, service)
+	k := newSigningKey(deriveSigningKey(secret, at, region, service))
 	s.fast.mu.Lock()
 	defer s.fast.mu.Unlock()
-	m := map[signingKeyID]*[sha256.Size]byte{}
+	m := map[signingKeyID]*signingKey{}
 	if old := s.fast.keys.Load(); old != nil && len(*old) < maxSigningKeys {
 		m = maps.Clone(*old)
 	}
-	m[id] = &k
+	m[id] = k
 	s.fast.keys.Store(&m)
-	return &k
+	return k
 }
 
 // deriveSigningKey is SigV4's kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request").
@@ -468,7 +471,7 @@ func (rt *route) signedHeaders(req *signer.Request, buf []header) []header {
 // sign builds the pre-signed URL of req and the headers the caller must send, as
 // s3.PresignClient with the v4 signer does: the same parameters, in the same order,
 // escaped the same way. With part set, req is the PUT of an UploadPart.
-func (rt *route) sign(req *signer.Request, part *uploadPart, at time.Time, key *[sha256.Size]byte) (string, map[string]string) {
+func (rt *route) sign(req *signer.Request, part *uploadPart, at time.Time, key *signingKey) (string, map[string]string) {
 	sc := scratchPool.Get().(*scratch)
 	defer func() {
 		if cap(sc.url)+cap(sc.canonical)+cap(sc.toSign)+cap(sc.signed) <= maxPooledBuffer {
@@ -485,9 +488,8 @@ func (rt *route) sign(req *signer.Request, part *uploadPart, at time.Time, key *
 	sc.canonical = appendCanonicalRequest(sc.canonical[:0], req.Method, u[rt.pathAt:queryAt], u[queryAt+1:], headers, sc.signed)
 	hash := sha256.Sum256(sc.canonical)
 
-	// The string to sign goes after the HMAC's inner key block.
-	sc.toSign = rt.appendStringToSign(appendHMACInnerBlock(sc.toSign[:0], key), at, date, &hash)
-	sig := finishHMAC(key, sc.toSign)
+	sc.toSign = rt.appendStringToSign(sc.toSign[:0], at, date, &hash)
+	sig := key.mac(&sc.mac, sc.toSign)
 
 	u = append(u, "&X-Amz-Signature="...)
 	u = hex.AppendEncode(u, sig[:])
@@ -609,32 +611,61 @@ func headersToSend(headers []header) map[string]string {
 	return out
 }
 
-// appendHMACInnerBlock appends HMAC-SHA256's inner block, key XOR ipad.
-func appendHMACInnerBlock(b []byte, key *[sha256.Size]byte) []byte {
-	for i := range sha256.BlockSize {
-		var k byte
-		if i < len(key) {
-			k = key[i]
-		}
-		b = append(b, k^0x36)
-	}
-	return b
+// signingKey is a day's SigV4 signing key with the SHA-256 states that follow its
+// HMAC pads, key XOR ipad and key XOR opad. A signature then hashes its message and
+// one outer block, not also a pad block on each side (BenchmarkSigningKeyMAC).
+type signingKey struct {
+	key          [sha256.Size]byte
+	inner, outer []byte // sha256 digest states, as MarshalBinary returns them
 }
 
-// finishHMAC returns HMAC-SHA256(key, message) from inner, which holds the inner
-// block followed by the message: SHA256(key^opad || SHA256(key^ipad || message)).
-func finishHMAC(key *[sha256.Size]byte, inner []byte) [sha256.Size]byte {
-	innerSum := sha256.Sum256(inner)
-	var outer [sha256.BlockSize + sha256.Size]byte
+func newSigningKey(key [sha256.Size]byte) *signingKey {
+	var ipad, opad [sha256.BlockSize]byte
 	for i := range sha256.BlockSize {
 		var k byte
 		if i < len(key) {
 			k = key[i]
 		}
-		outer[i] = k ^ 0x5c
+		ipad[i], opad[i] = k^0x36, k^0x5c
 	}
-	copy(outer[sha256.BlockSize:], innerSum[:])
-	return sha256.Sum256(outer[:])
+	return &signingKey{key: key, inner: padState(ipad[:]), outer: padState(opad[:])}
+}
+
+// padState returns the marshaled state of a SHA-256 digest that has hashed pad.
+func padState(pad []byte) []byte {
+	h := sha256.New()
+	h.Write(pad)
+	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		panic(err) // crypto/sha256's digest always marshals
+	}
+	return state
+}
+
+// macDigest is a SHA-256 digest that can be set to a marshaled state.
+type macDigest interface {
+	hash.Hash
+	encoding.BinaryUnmarshaler
+}
+
+// hmacScratch holds the digests of an HMAC, reused from one signature to the next.
+type hmacScratch struct {
+	inner, outer macDigest
+	sum          [sha256.Size]byte
+}
+
+// mac returns HMAC-SHA256(k, msg) computed with the digests of h.
+func (k *signingKey) mac(h *hmacScratch, msg []byte) [sha256.Size]byte {
+	if h.inner == nil {
+		h.inner, h.outer = sha256.New().(macDigest), sha256.New().(macDigest)
+	}
+	if h.inner.UnmarshalBinary(k.inner) != nil || h.outer.UnmarshalBinary(k.outer) != nil {
+		panic("s3signer: a SHA-256 state made by MarshalBinary did not unmarshal")
+	}
+	h.inner.Write(msg)
+	h.outer.Write(h.inner.Sum(h.sum[:0]))
+	h.outer.Sum(h.sum[:0])
+	return h.sum
 }
 
 // appendParam appends &name=value when value is set; name needs no escaping.

@@ -2,7 +2,6 @@ package s3signer
 
 import (
 	"context"
-	"crypto/sha256"
 	"maps"
 	"net/http"
 	"time"
@@ -30,7 +29,7 @@ func (s *Signer) presignPartsFast(ctx context.Context, req signer.PartRequest, a
 }
 
 // signParts signs one UploadPart URL per part number of req.
-func (rt *route) signParts(req *signer.PartRequest, at time.Time, key *[sha256.Size]byte) []signer.PartURL {
+func (rt *route) signParts(req *signer.PartRequest, at time.Time, key *signingKey) []signer.PartURL {
 	put := signer.Request{Bucket: req.Bucket, Key: req.Key, Method: http.MethodPut, Expires: req.Expires, Credentials: req.Credentials}
 	part := uploadPart{uploadID: req.UploadID}
 	out := make([]signer.PartURL, len(req.PartNumbers))
@@ -67,8 +66,8 @@ func (s *Signer) probeParts(ctx context.Context, rt *route, bucket string) error
 		if err != nil {
 			return err
 		}
-		key := deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service)
-		got := rt.signParts(&p, probeTime, &key)
+		key := newSigningKey(deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service))
+		got := rt.signParts(&p, probeTime, key)
 		for i := range want {
 			if got[i].URL != want[i].URL || got[i].Size != want[i].Size || !maps.Equal(got[i].Headers, want[i].Headers) {
 				return nil

@@ -2,7 +2,6 @@ package s3signer
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"maps"
@@ -35,7 +34,7 @@ func (s *Signer) presignPostFast(ctx context.Context, req signer.PostRequest, at
 }
 
 // signPost builds and signs the policy of req, and the form fields that carry it.
-func (rt *route) signPost(req *signer.PostRequest, at time.Time, key *[sha256.Size]byte) signer.PostPolicy {
+func (rt *route) signPost(req *signer.PostRequest, at time.Time, key *signingKey) signer.PostPolicy {
 	sc := scratchPool.Get().(*scratch)
 	defer func() {
 		if cap(sc.url)+cap(sc.canonical)+cap(sc.toSign)+cap(sc.signed) <= maxPooledBuffer {
@@ -51,11 +50,10 @@ func (rt *route) signPost(req *signer.PostRequest, at time.Time, key *[sha256.Si
 	amzDate := string(appendAmzDate(amzDateBuf[:0], at))
 
 	sc.canonical = appendPolicy(sc.canonical[:0], req, credential, amzDate, at.Add(req.Expires))
-	// The string to sign is the base64 policy; it goes after the HMAC's inner key block.
-	inner := appendHMACInnerBlock(sc.toSign[:0], key)
-	inner = base64.StdEncoding.AppendEncode(inner, sc.canonical)
-	sc.toSign = inner
-	sig := finishHMAC(key, inner)
+	// The string to sign is the base64 policy.
+	policy := base64.StdEncoding.AppendEncode(sc.toSign[:0], sc.canonical)
+	sc.toSign = policy
+	sig := key.mac(&sc.mac, policy)
 
 	fields := make(map[string]string, 8)
 	fields["X-Amz-Algorithm"] = "AWS4-HMAC-SHA256"
@@ -66,7 +64,7 @@ func (rt *route) signPost(req *signer.PostRequest, at time.Time, key *[sha256.Si
 	}
 	fields["X-Amz-Signature"] = hex.EncodeToString(sig[:])
 	fields["key"] = req.Key
-	fields["policy"] = string(inner[sha256.BlockSize:])
+	fields["policy"] = string(policy)
 	if req.ContentType != "" {
 		fields["Content-Type"] = req.ContentType
 	}
@@ -200,8 +198,8 @@ func (s *Signer) probePost(ctx context.Context, rt *route, bucket string) error 
 		if i == 0 {
 			rt.postURL = want.URL
 		}
-		key := deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service)
-		got := rt.signPost(&p, probeTime, &key)
+		key := newSigningKey(deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service))
+		got := rt.signPost(&p, probeTime, key)
 		if got.URL != want.URL || !maps.Equal(got.Fields, want.Fields) {
 			rt.postURL = ""
 			return nil
