@@ -173,12 +173,14 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		sw := &infoFrom(r.Context()).status // withRequest made it
 		*sw = statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
-		route := "unmatched"
-		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
-			route = rc.RoutePattern()
-			if s.tracer != nil {
-				s.nameSpan(r.Context(), r.Method, route)
-			}
+		route := ""
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			route = rc.RoutePattern() // chi joins the pattern anew on each call
+		}
+		if route == "" {
+			route = "unmatched"
+		} else if s.tracer != nil {
+			s.nameSpan(r.Context(), r.Method, route)
 		}
 		ch := s.metrics.httpChildren(route, sw.status)
 		ch.requests.Inc()
