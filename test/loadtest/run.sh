@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Load test (make loadtest): presignd, with authentication, policy, metrics and the
-# audit log all on, on every signing route and with every identity, against two
+# audit log all on, on every signing route and with every identity, against three
 # reference servers under the same wrk load:
 #   fixed  a chi handler that returns a fixed JSON body (the floor of any Go service)
+#   floor  a chi handler that does only the work no presign service can skip: read the
+#          body, hash the bearer token, sign one SigV4 URL, write an audit line with a
+#          write(2) of its own before answering, answer with presignd's headers
+#          (test/loadtest/floor). get / floor is what presignd's policy, validation,
+#          metrics, limits and middleware cost on top of that least work.
 #   naive  chi + json decode + s3.PresignClient on the SDK's default config
 # The reference servers answer POST /v1/presign (the GET presign body) only.
 #
@@ -93,6 +98,7 @@ make_work
 echo "building presignd and the reference servers"
 CGO_ENABLED=0 $GO build -trimpath -o "$work/presignd" ./cmd/presignd
 $GO build -trimpath -o "$work/fixed" ./test/loadtest/fixed
+$GO build -trimpath -o "$work/floor" ./test/loadtest/floor
 $GO build -trimpath -o "$work/naive" ./test/loadtest/naive
 $GO build -trimpath -o "$work/mint" ./test/loadtest/mint
 $GO build -trimpath -o "$work/tlsload" ./test/loadtest/tlsload
@@ -159,6 +165,7 @@ start() {
 	presignd-traced) "${server_env[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="http://${ADDR[fixed]}" OTEL_TRACES_SAMPLER=always_on \
 		"$work/presignd" serve --config "$work/presignd.yaml" ${profile_dir:+--pprof} >"$work/$name.out" 2>"$work/$name.log" & ;;
 	presignd-base) "${server_env[@]}" "$work/presignd-base" serve --config "$work/presignd.yaml" ${profile_dir:+--pprof} >"$work/$name.out" 2>"$work/$name.log" & ;;
+	floor) "$work/floor" -token "$token" >"$work/$name.out" 2>"$work/$name.log" & ;;
 	*) "${server_env[@]}" "$work/$name" >"$work/$name.out" 2>"$work/$name.log" & ;;
 	esac
 	pid=$!
@@ -202,7 +209,7 @@ start() {
 	fi
 }
 
-servers=(fixed naive presignd presignd-tls presignd-traced)
+servers=(fixed floor naive presignd presignd-tls presignd-traced)
 [ -n "$baseline" ] && servers+=(presignd-base)
 for name in "${servers[@]}"; do
 	start "$name"
@@ -238,6 +245,7 @@ load_def() { # NAME SERVER HEADER VALUE PATH BODY ITEMS
 	SERVER[$1]=$2 HEADER[$1]=$3 VALUE[$1]=$4 PATHOF[$1]=$5 BODY[$1]=$6 ITEMS[$1]=$7 CONNS[$1]=$conns
 }
 load_def fixed fixed Authorization "Bearer $token" /v1/presign "$work/get.json" 0
+load_def floor floor Authorization "Bearer $token" /v1/presign "$work/get.json" 0
 load_def naive naive Authorization "Bearer $token" /v1/presign "$work/get.json" 0
 load_def get presignd Authorization "Bearer $token" /v1/presign "$work/get.json" 1
 load_def put presignd Authorization "Bearer $token" /v1/presign "$work/put.json" 1
@@ -341,12 +349,13 @@ rss_midway() {
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 # The order of a round: get right after fixed, and base-get right after get, so that
-# the ratios the targets are about compare loads run seconds apart (below).
+# the ratios the targets are about compare loads run seconds apart (below); floor
+# follows them.
 loads=(fixed)
 for name in get base-get; do
 	[[ " ${routes[*]} " == *" $name "* ]] && loads+=("$name")
 done
-loads+=(naive)
+loads+=(floor naive)
 for name in "${routes[@]}"; do
 	[[ $name == get || $name == base-get ]] || loads+=("$name")
 done
@@ -477,6 +486,12 @@ if [ -n "$get" ]; then
 		[ "${SERVER[$name]}" != presignd ] && continue
 		target "$name / get" R "$name" "${ITEMS[$name]}" get ">=" 0.8
 	done
+fi
+read -r m lo hi <<<"$(ranged=1 ratio R floor 1 fixed)"
+echo "  floor / fixed JSON:      ${m}x  (rounds $lo-${hi}x; the least work of a presign service; CPU per request $(ranged=1 ratio C floor 1 fixed | awk '{printf "%sx, rounds %s-%sx", $1, $2, $3}'))"
+if [ -n "$get" ]; then
+	read -r m lo hi <<<"$(ranged=1 ratio R get 1 floor)"
+	echo "  get / floor:             ${m}x  (rounds $lo-${hi}x; CPU per request $(ranged=1 ratio C get 1 floor | awk '{printf "%sx, rounds %s-%sx", $1, $2, $3}'))"
 fi
 if [ -n "$get" ] && [ -n "${RPS[traced]:-}" ]; then
 	echo "  traced / get:            $(ratio R traced 1 get)x  (tracing on, every request sampled and exported; CPU per request $(ratio C traced 1 get)x)"
