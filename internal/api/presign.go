@@ -80,7 +80,10 @@ func (s *Server) decideAndSign(ctx context.Context, c *caller, req *presignReque
 // refreshes once when they are what caps the lifetime, and returns the credentials to
 // sign with. When no credentials can be had, the error is credentials_unavailable.
 func (s *Server) decideFresh(ctx context.Context, st *state, client string, preq policy.Request) (policy.Decision, signer.Credentials, error) {
-	attrs := principalFrom(ctx).Attributes()
+	var attrs policy.Attributes // a map of the claims, made only for the clients that read it
+	if st.policy.Templated(client) {
+		attrs = principalFrom(ctx).Attributes()
+	}
 	// Most decisions are not limited by the credentials: one snapshot, one decision,
 	// and no closure for the signer to call (its captures would be on the heap).
 	if creds, cerr := st.signer.Credentials(ctx); cerr == nil {

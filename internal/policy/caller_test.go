@@ -486,3 +486,34 @@ func FuzzCallerPlaceholder(f *testing.F) {
 		}
 	})
 }
+
+// TestTemplated checks which clients read the caller's attributes, and that a client
+// Templated calls plain decides the same with or without them (the API builds them
+// only for templated clients).
+func TestTemplated(t *testing.T) {
+	p := newPolicy(t,
+		policy.Client{Name: "web", Grants: []policy.Grant{{Bucket: "media", Prefixes: []string{"uploads/{subject}/"}, Methods: []string{"PUT"}, MaxTTL: time.Hour}}},
+		policy.Client{Name: "team", Grants: []policy.Grant{{Bucket: "media", Prefixes: []string{"teams/{claims.team}/"}, Methods: []string{"GET"}, MaxTTL: time.Hour}}},
+		policy.Client{Name: "backend", Grants: []policy.Grant{{Bucket: "media", Prefixes: []string{"home/{client}/", "reports/"}, Methods: []string{"GET"}, MaxTTL: time.Hour}}},
+		policy.Client{Name: "plain", Grants: []policy.Grant{{Bucket: "media", Prefixes: []string{"reports/"}, Methods: []string{"GET", "PUT"}, MaxTTL: time.Hour}}},
+	)
+	for client, want := range map[string]bool{"web": true, "team": true, "backend": false, "plain": false, "nobody": false} {
+		if got := p.Templated(client); got != want {
+			t.Errorf("Templated(%s) = %v, want %v", client, got, want)
+		}
+	}
+	caller := policy.Attributes{"subject": "alice", "claims.team": "red"}
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	for _, client := range []string{"backend", "plain", "nobody"} {
+		for _, key := range []string{"home/backend/a", "reports/a", "uploads/alice/a", "teams/red/a", "other/a"} {
+			for _, method := range []string{"GET", "PUT"} {
+				req := policy.Request{Bucket: "media", Key: key, Method: method, TTL: 600, ContentLength: -1}
+				d1, err1 := p.Decide(client, req, policy.Env{Now: now, Caller: caller})
+				d2, err2 := p.Decide(client, req, policy.Env{Now: now})
+				if diff := cmp.Diff(d1, d2); diff != "" || fmt.Sprint(err1) != fmt.Sprint(err2) {
+					t.Errorf("%s %s %s: with the caller %v, %v; without %v, %v", client, method, key, d1, err1, d2, err2)
+				}
+			}
+		}
+	}
+}

@@ -222,6 +222,10 @@ func (p *Policy) Client(name string) (Client, bool) {
 	return Client{Name: name, Grants: c.grants}, true
 }
 
+// Templated reports whether the client's grants name the caller's attributes: only
+// such a client's decisions read Env.Caller.
+func (p *Policy) Templated(client string) bool { return p.templated[client] != nil }
+
 // ClientNames returns the configured client names, sorted.
 func (p *Policy) ClientNames() []string {
 	names := make([]string, 0, len(p.clients))
