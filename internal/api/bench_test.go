@@ -27,7 +27,8 @@ const (
 )
 
 // perfConfig is the config of the batch tests and the benchmarks: client "app" may
-// read under reports/ and shared/app/ and upload PNGs under uploads/; client "slow"
+// read under reports/ and shared/app/, upload PNGs under uploads/ and up to 1 GiB
+// under big/; client "slow"
 // has a rate limit that allows one request.
 func perfConfig(tb testing.TB) *config.Config {
 	tb.Helper()
@@ -39,6 +40,7 @@ clients:
     grants:
       - {bucket: media, prefixes: ["reports/", "shared/{client}/"], methods: [GET, HEAD], max_ttl: 24h}
       - {bucket: media, prefixes: ["uploads/"], methods: [PUT], max_ttl: 1h, content_types: ["image/png"], max_content_length: 1048576}
+      - {bucket: media, prefixes: ["big/"], methods: [PUT], max_ttl: 1h, max_content_length: 1073741824}
   - name: slow
     token_sha256: "` + config.HashToken(perfLimitedToken) + `"
     rate_limit: {rps: 0.001, burst: 1}
@@ -72,10 +74,11 @@ func newPerfServer(tb testing.TB, logs io.Writer, now func() time.Time) *api.Ser
 		tb.Fatal(err)
 	}
 	srv, err := api.New(api.Options{
-		Runtime: runtimeOf(tb, cfg, sg),
-		Logger:  slog.New(auditlog.NewHandler(auditlog.NewWriter(logs, 0), nil)), // as serve logs
-		Now:     now,
-		Build:   api.BuildInfo{Version: "bench", Revision: "bench", GoVersion: "bench"},
+		Runtime:   runtimeOf(tb, cfg, sg),
+		Logger:    slog.New(auditlog.NewHandler(auditlog.NewWriter(logs, 0), nil)), // as serve logs
+		Now:       now,
+		UploadKey: testUploadKey,
+		Build:     api.BuildInfo{Version: "bench", Revision: "bench", GoVersion: "bench"},
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -203,4 +206,14 @@ const perfPostBody = `{"bucket":"media","key":"uploads/2026/avatar.png","content
 //	go test ./internal/api -run '^$' -bench '^BenchmarkPresignPost$' -cpuprofile cpu.out
 func BenchmarkPresignPost(b *testing.B) {
 	servePOST(b, newPerfServer(b, io.Discard, nil).Handler(true), "/v1/presign/post", perfPostBody, perfToken)
+}
+
+// BenchmarkMultipartParts measures one POST /v1/multipart/parts (one part URL of a
+// sealed upload of declared size) through the whole handler. Profile with
+//
+//	go test ./internal/api -run '^$' -bench '^BenchmarkMultipartParts$' -cpuprofile cpu.out
+func BenchmarkMultipartParts(b *testing.B) {
+	id := seal(b, "v2", map[string]any{"u": "upload-1", "c": "app", "b": "media", "k": "big/upload.bin", "n": 10 << 20, "p": 5 << 20})
+	body := `{"bucket":"media","key":"big/upload.bin","upload_id":"` + id + `","part_numbers":[1]}`
+	servePOST(b, newPerfServer(b, io.Discard, nil).Handler(true), "/v1/multipart/parts", body, perfToken)
 }

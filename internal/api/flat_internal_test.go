@@ -5,10 +5,11 @@ import (
 	"testing"
 )
 
-// flatSeeds are bodies of the presign and POST policy requests: the common shape
-// parseFlat reads, and the shapes it must leave to decodeBytes (escapes, non-ASCII
-// text, nulls, negative and large numbers, exponents, duplicates, other cases,
-// unknown names, trailing data).
+// flatSeeds are bodies of the presign, POST policy and part URLs requests: the
+// common shape parseFlat reads, and the shapes it must leave to decodeBytes (escapes,
+// non-ASCII text, nulls, negative and large numbers, exponents, duplicates, other
+// cases, unknown names, trailing data; for part numbers, numbers an int32 cannot
+// hold and arrays that are not one).
 var flatSeeds = []string{
 	`{"bucket":"media","key":"reports/2026/q3 summary.pdf","expires_in":3600}`,
 	`{"bucket":"media","key":"uploads/a.png","method":"PUT","content_type":"image/png","content_length":1048576,"checksum_sha256":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}`,
@@ -35,6 +36,26 @@ var flatSeeds = []string{
 	`{}`,
 	``,
 	`[]`,
+	`{"bucket":"media","key":"big/a.bin","upload_id":"v2.eyJ1IjoidSJ9.bWFj","part_numbers":[3,1,2],"expires_in":600,"strict_ttl":true}`,
+	"{\"part_numbers\": [ 1 ,\n2 ] , \"upload_id\":\"u\"}",
+	`{"part_numbers":[]}`,
+	`{"part_numbers":[ ]}`,
+	`{"part_numbers":[2147483647]}`,
+	`{"part_numbers":[2147483648]}`,
+	`{"part_numbers":[99999999999999999999]}`,
+	`{"part_numbers":[-1]}`,
+	`{"part_numbers":[1,]}`,
+	`{"part_numbers":[,1]}`,
+	`{"part_numbers":[01]}`,
+	`{"part_numbers":[1.0]}`,
+	`{"part_numbers":[1e2]}`,
+	`{"part_numbers":["1"]}`,
+	`{"part_numbers":[[1]]}`,
+	`{"part_numbers":null}`,
+	`{"part_numbers":1}`,
+	`{"part_numbers":[1]]}`,
+	`{"part_numbers":[1],"part_numbers":[2]}`,
+	`{"upload_id":null,"part_numbers":[1]}`,
 }
 
 // checkFlatAgrees fails when parseFlat reads body into a request that decodeBytes,
@@ -64,10 +85,11 @@ func parseWith[Req any](field func(string, *Req) flatField) func(string, *Req) b
 var (
 	parsePresign = parseWith(presignField)
 	parsePost    = parseWith(postField)
+	parseParts   = parseWith(partsField)
 )
 
-// FuzzFlatParsersAgree holds the presign and POST policy requests that parseFlat
-// reads to what decodeBytes makes of the same bodies.
+// FuzzFlatParsersAgree holds the presign, POST policy and part URLs requests that
+// parseFlat reads to what decodeBytes makes of the same bodies.
 func FuzzFlatParsersAgree(f *testing.F) {
 	for _, b := range flatSeeds {
 		f.Add(b)
@@ -75,6 +97,7 @@ func FuzzFlatParsersAgree(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		checkFlatAgrees(t, body, parsePresign)
 		checkFlatAgrees(t, body, parsePost)
+		checkFlatAgrees(t, body, parseParts)
 	})
 }
 
@@ -91,6 +114,20 @@ func TestFlatParsersReadTheCommonShape(t *testing.T) {
 	}
 	for _, b := range flatSeeds[6:] {
 		if parsePost(b, new(postRequest)) {
+			t.Errorf("parseFlat read %q, which it must leave to decodeBytes", b)
+		}
+	}
+	var parts multipartPartsRequest
+	if !parseParts(flatSeeds[25], &parts) || len(parts.PartNumbers) != 3 || parts.UploadID == "" || !parts.StrictTTL {
+		t.Errorf("part URLs body not read by parseFlat: %+v", parts)
+	}
+	for _, b := range flatSeeds[26:30] {
+		if !parseParts(b, new(multipartPartsRequest)) {
+			t.Errorf("parseFlat left %q to decodeBytes", b)
+		}
+	}
+	for _, b := range flatSeeds[30:] {
+		if parseParts(b, new(multipartPartsRequest)) {
 			t.Errorf("parseFlat read %q, which it must leave to decodeBytes", b)
 		}
 	}

@@ -204,7 +204,7 @@ func sealed(t *testing.T, id string) (version string, payload map[string]any, ma
 }
 
 // seal builds an upload_id as presignd does, with version and the test servers' key.
-func seal(t *testing.T, version string, payload map[string]any) string {
+func seal(t testing.TB, version string, payload map[string]any) string {
 	t.Helper()
 	body, err := json.Marshal(payload)
 	if err != nil {

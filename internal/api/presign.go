@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -432,18 +433,21 @@ const (
 // library path and 26% over encoding/json.
 
 // flatField is where parseFlat puts the value of a field: a string (text), a string
-// that may be absent (optional), an integer (num) or a boolean (flag); bit marks it
-// seen. A zero bit is a field parseFlat leaves to decodeBytes.
+// that may be absent (optional), an integer (num), a boolean (flag) or an array of
+// int32 (ints); bit marks it seen. A zero bit is a field parseFlat leaves to
+// decodeBytes.
 type flatField struct {
 	bit      int
 	text     *string
 	optional **string
 	num      **int64
 	flag     *bool
+	ints     *[]int32
 }
 
 // parseFlat parses body, a JSON object whose values are plain strings, non-negative
-// integers and booleans, each name at most once, into the places field gives, and
+// integers, booleans and arrays of non-negative int32, each name at most once, into
+// the places field gives, and
 // reports whether it could. When it reports false, the request may be partly filled,
 // and decodeBytes must decode the body again (decodeFlat).
 func parseFlat(body string, field func(name string) flatField) bool {
@@ -494,6 +498,12 @@ func parseFlat(body string, field func(name string) flatField) bool {
 				return false
 			}
 			*f.num = &v
+		case f.ints != nil:
+			v, ok := p.int32s()
+			if !ok {
+				return false
+			}
+			*f.ints = v
 		}
 		p.space()
 		if p.eat(',') {
@@ -606,6 +616,33 @@ func (p *jsonScanner) integer() (int64, bool) {
 		}
 	}
 	return n, true
+}
+
+// int32s reads an array of non-negative integers that fit an int32.
+func (p *jsonScanner) int32s() ([]int32, bool) {
+	if !p.eat('[') {
+		return nil, false
+	}
+	p.space()
+	v := []int32{}
+	if p.eat(']') {
+		return v, true
+	}
+	for {
+		n, ok := p.integer()
+		if !ok || n > math.MaxInt32 {
+			return nil, false
+		}
+		v = append(v, int32(n))
+		p.space()
+		if p.eat(']') {
+			return v, true
+		}
+		if !p.eat(',') {
+			return nil, false
+		}
+		p.space()
+	}
 }
 
 func (p *jsonScanner) boolean() (bool, bool) {

@@ -27,7 +27,7 @@ func (s *Server) Handler(admin bool) http.Handler {
 		r.Method(http.MethodPost, "/v1/presign/batch", s.handleBatch(s.presignOperation("presign_batch")))
 		r.Method(http.MethodPost, "/v1/presign/post", s.postOperation().handler(s))
 		r.Method(http.MethodPost, "/v1/multipart/create", uploadOperation("multipart_create", false, s.multipartCreate).handler(s))
-		r.Method(http.MethodPost, "/v1/multipart/parts", uploadOperation("multipart_parts", true, s.multipartParts).handler(s))
+		r.Method(http.MethodPost, "/v1/multipart/parts", s.partsOperation().handler(s))
 		r.Method(http.MethodPost, "/v1/multipart/complete", uploadOperation("multipart_complete", false, s.multipartComplete).handler(s))
 		r.Method(http.MethodPost, "/v1/multipart/abort", uploadOperation("multipart_abort", false, s.multipartAbort).handler(s))
 		r.Method(http.MethodPost, "/v1/explain", s.handleExplain())

@@ -555,6 +555,48 @@ func decodePost(w http.ResponseWriter, r *http.Request, req *postRequest) error 
 	return readAndDecode(w, r, func(body []byte) error { return decodeFlat(body, req, postField) })
 }
 
+// partsOperation is POST /v1/multipart/parts: an upload operation whose body of the
+// common shape parseFlat reads, as it reads presign's.
+func (s *Server) partsOperation() *operation[multipartPartsRequest, *multipartPartsResponse] {
+	op := uploadOperation("multipart_parts", true, s.multipartParts)
+	op.decode = decodeParts
+	return op
+}
+
+// decodeParts decodes the body of POST /v1/multipart/parts as decode does.
+func decodeParts(w http.ResponseWriter, r *http.Request, req *multipartPartsRequest) error {
+	return readAndDecode(w, r, func(body []byte) error { return decodeFlat(body, req, partsField) })
+}
+
+// Bits of the fields of a part URLs request parseFlat has seen.
+const (
+	partsSeenBucket = 1 << iota
+	partsSeenKey
+	partsSeenUploadID
+	partsSeenPartNumbers
+	partsSeenExpiresIn
+	partsSeenStrictTTL
+)
+
+// partsField says where the value of field name goes in req.
+func partsField(name string, req *multipartPartsRequest) flatField {
+	switch name {
+	case "bucket":
+		return exactField(partsSeenBucket, &req.Bucket)
+	case "key":
+		return exactField(partsSeenKey, &req.Key)
+	case "upload_id":
+		return flatField{bit: partsSeenUploadID, text: &req.UploadID}
+	case "part_numbers":
+		return flatField{bit: partsSeenPartNumbers, ints: &req.PartNumbers}
+	case "expires_in":
+		return flatField{bit: partsSeenExpiresIn, num: &req.ExpiresIn}
+	case "strict_ttl":
+		return flatField{bit: partsSeenStrictTTL, flag: &req.StrictTTL}
+	}
+	return flatField{} // a name decodeBytes must judge
+}
+
 // Bits of the fields of a POST policy request parseFlat has seen.
 const (
 	postSeenBucket = 1 << iota
