@@ -1,13 +1,14 @@
 // Command floor is the load test's lower bound for presignd's GET presign: a chi
-// handler that does only the work no presign service can skip, and nothing else. For
-// each request it reads the body, hashes the bearer token and compares it with the
-// configured one, signs one SigV4 query-string URL (the day's signing key is derived
-// once a day; a signature is a SHA-256 of the canonical request and one HMAC from the
-// key's saved pad states), writes a JSON audit line to stderr with a write(2) of its
-// own before answering, and answers with the headers and about the bytes of presignd's
-// answer. It has no policy, validation, metrics, limits, request IDs or middleware,
-// and it signs the same object whatever the body asks for. TestFloorSignsAsTheSDK
-// holds its URL to the AWS SDK's v4 signer. It prints its listen address on stdout.
+// handler that does only the work no presign service can skip under presignd's
+// contract, and nothing else. For each request it reads the body, hashes the bearer
+// token and compares it with the configured one, makes a request ID, signs one SigV4
+// query-string URL (the day's signing key is derived once a day; a signature is a
+// SHA-256 of the canonical request and one HMAC from the key's saved pad states),
+// writes a JSON audit line to stderr with a write(2) of its own before answering, and
+// answers with the headers and about the bytes of presignd's answer. It has no policy,
+// validation, metrics, limits or middleware, and it signs the same object whatever the
+// body asks for. TestFloorSignsAsTheSDK holds its URL to the AWS SDK's v4 signer. It
+// prints its listen address on stdout.
 package main
 
 import (
@@ -15,12 +16,14 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding"
+	"encoding/binary"
 	"encoding/hex"
 	"flag"
 	"fmt"
 	"hash"
 	"io"
 	"log"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -149,9 +152,15 @@ func (f *floor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u = hex.AppendEncode(u, sc.outer.Sum(sc.sum[:0]))
 	sc.url = u
 
+	var idBuf [12]byte
+	binary.LittleEndian.PutUint64(idBuf[:8], rand.Uint64())
+	binary.LittleEndian.PutUint32(idBuf[8:], rand.Uint32())
+	id := hex.EncodeToString(idBuf[:])
 	line := append(sc.line[:0], `{"time":"`...)
 	line = now.AppendFormat(line, time.RFC3339Nano)
-	line = append(line, `","level":"INFO","msg":"presign","client":"loadtest","bucket":"media","key":"reports/2026/q3 summary.pdf","method":"GET","requested_ttl":3600,"expires_in":3600,"outcome":"issued"}`+"\n"...)
+	line = append(line, `","level":"INFO","msg":"presign","request_id":"`...)
+	line = append(line, id...)
+	line = append(line, `","client":"loadtest","bucket":"media","key":"reports/2026/q3 summary.pdf","method":"GET","requested_ttl":3600,"expires_in":3600,"outcome":"issued"}`+"\n"...)
 	sc.line = line
 	f.mu.Lock()
 	_, err = f.audit.Write(line)
@@ -171,6 +180,7 @@ func (f *floor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h["Cache-Control"] = []string{"no-store"}
 	h["Content-Type"] = []string{"application/json"}
 	h["X-Content-Type-Options"] = []string{"nosniff"}
+	h["X-Request-Id"] = []string{id}
 	_, _ = w.Write(out)
 }
 
