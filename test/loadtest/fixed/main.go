@@ -6,14 +6,13 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/presignd/presignd/test/loadtest/refserver"
 )
 
 // body has the shape and about the size of a presignd answer.
@@ -33,18 +32,5 @@ func main() {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/x-protobuf")
 	})
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(ln.Addr().String())
-	// The timeouts of presignd's own server, so that the HTTP stacks compare alike.
-	srv := &http.Server{
-		Handler:           r,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      15 * time.Second,
-		IdleTimeout:       60 * time.Second,
-	}
-	log.Fatal(srv.Serve(ln))
+	log.Fatal(refserver.ListenAndServe(*listen, r))
 }

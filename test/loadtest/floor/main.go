@@ -19,12 +19,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"flag"
-	"fmt"
 	"hash"
 	"io"
 	"log"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -33,6 +31,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/presignd/presignd/test/loadtest/refserver"
 )
 
 // The one object the floor signs, and its credentials (the AWS documentation's example).
@@ -49,22 +49,9 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "listen `address`")
 	token := flag.String("token", "", "the bearer `token` callers send")
 	flag.Parse()
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(ln.Addr().String())
 	r := chi.NewRouter()
 	r.Method(http.MethodPost, "/v1/presign", newFloor(*token, os.Stderr, time.Now))
-	// presignd's timeouts, so that the HTTP stacks compare alike.
-	srv := &http.Server{
-		Handler:           r,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      15 * time.Second,
-		IdleTimeout:       60 * time.Second,
-	}
-	log.Fatal(srv.Serve(ln))
+	log.Fatal(refserver.ListenAndServe(*listen, r))
 }
 
 type floor struct {

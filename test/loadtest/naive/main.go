@@ -13,9 +13,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -24,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/go-chi/chi/v5"
+
+	"github.com/presignd/presignd/test/loadtest/refserver"
 )
 
 type presignRequest struct {
@@ -80,18 +80,5 @@ func main() {
 			URL: out.URL, Method: out.Method, ExpiresAt: time.Now().Add(expires).UTC(), ExpiresIn: req.ExpiresIn,
 		})
 	})
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(ln.Addr().String())
-	// The timeouts of presignd's own server, so that the HTTP stacks compare alike.
-	srv := &http.Server{
-		Handler:           r,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      15 * time.Second,
-		IdleTimeout:       60 * time.Second,
-	}
-	log.Fatal(srv.Serve(ln))
+	log.Fatal(refserver.ListenAndServe(*listen, r))
 }
