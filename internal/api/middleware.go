@@ -177,6 +177,9 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		if rc := chi.RouteContext(r.Context()); rc != nil {
 			route = rc.RoutePattern() // chi joins the pattern anew on each call
 		}
+		if s.tracer != nil {
+			s.nameClient(r.Context(), r)
+		}
 		if route == "" {
 			route = "unmatched"
 		} else if s.tracer != nil {

@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/presignd/presignd/internal/auditlog"
+	"github.com/presignd/presignd/internal/identity"
 	"github.com/presignd/presignd/internal/signer"
 )
 
@@ -53,6 +56,50 @@ func (s *Server) nameSpan(ctx context.Context, method, route string) {
 	if strings.ContainsAny(route, "{*") {
 		span.SetAttributes(semconv.URLPath(route))
 	}
+}
+
+// nameClient sets the span's client.address to the request's client as presignd
+// knows it (clientAddress). otelhttp takes the first X-Forwarded-For entry of any
+// request, which any caller can write.
+func (s *Server) nameClient(ctx context.Context, r *http.Request) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	var proxy *identity.Proxy
+	if st := s.state.Load(); st != nil && st.identity != nil {
+		proxy = st.identity.id.Proxy
+	}
+	span.SetAttributes(semconv.ClientAddress(clientAddress(r, proxy)))
+}
+
+// clientAddress is the address of the request's client: its peer's, or, when the peer
+// is a trusted proxy (identity.trusted_proxies), the last address in X-Forwarded-For,
+// the one that proxy appended; the peer's when that is no IP address.
+func clientAddress(r *http.Request, proxy *identity.Proxy) string {
+	peer, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		peer = r.RemoteAddr
+	}
+	if proxy == nil || !proxy.Trusted(r) {
+		return peer
+	}
+	values := r.Header.Values("X-Forwarded-For")
+	if len(values) == 0 {
+		return peer
+	}
+	last := values[len(values)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	last = strings.TrimSpace(last)
+	if a, err := netip.ParseAddr(last); err == nil {
+		return a.String()
+	}
+	if ap, err := netip.ParseAddrPort(last); err == nil {
+		return ap.Addr().String()
+	}
+	return peer
 }
 
 // observeWithExemplar records a duration with the trace and span IDs of a sampled

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
+	"net/netip"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -10,6 +12,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/presignd/presignd/internal/identity"
 	"github.com/presignd/presignd/internal/signer"
 )
 
@@ -66,5 +69,41 @@ func TestTracedS3Failures(t *testing.T) {
 		for _, ev := range s.Events {
 			t.Errorf("span %q has an event %q (an error's message would be in it)", s.Name, ev.Name)
 		}
+	}
+}
+
+// TestClientAddress: a span's client is the peer unless the peer is a trusted proxy,
+// whose X-Forwarded-For entry (the last one) then names it.
+func TestClientAddress(t *testing.T) {
+	proxy := &identity.Proxy{Peers: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
+	for _, tc := range []struct {
+		name, peer string
+		xff        []string
+		proxy      *identity.Proxy
+		want       string
+	}{
+		{"no proxy configured", "10.1.2.3:4000", []string{"203.0.113.9"}, nil, "10.1.2.3"},
+		{"an untrusted peer's header is ignored", "192.0.2.1:4000", []string{"203.0.113.9"}, proxy, "192.0.2.1"},
+		{"a trusted proxy, one entry", "10.1.2.3:4000", []string{"203.0.113.9"}, proxy, "203.0.113.9"},
+		{"a trusted proxy appends the last entry", "10.1.2.3:4000", []string{"198.51.100.1, 203.0.113.9"}, proxy, "203.0.113.9"},
+		{"the last of several header lines", "10.1.2.3:4000", []string{"198.51.100.1", "192.0.2.7 ,  203.0.113.9 "}, proxy, "203.0.113.9"},
+		{"an entry with a port", "10.1.2.3:4000", []string{"203.0.113.9:5555"}, proxy, "203.0.113.9"},
+		{"IPv6 in brackets with a port", "[::1]:443", []string{"[2001:db8::7]:5555"}, proxy, "2001:db8::7"},
+		{"IPv6", "[::1]:443", []string{"2001:db8::7"}, proxy, "2001:db8::7"},
+		{"not an address", "10.1.2.3:4000", []string{"198.51.100.1, unknown"}, proxy, "10.1.2.3"},
+		{"empty", "10.1.2.3:4000", []string{""}, proxy, "10.1.2.3"},
+		{"no header from a trusted proxy", "10.1.2.3:4000", nil, proxy, "10.1.2.3"},
+		{"an IPv6 peer", "[2001:db8::1]:4000", []string{"203.0.113.9"}, proxy, "2001:db8::1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/v1/presign", nil)
+			r.RemoteAddr = tc.peer
+			for _, v := range tc.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if got := clientAddress(r, tc.proxy); got != tc.want {
+				t.Errorf("clientAddress = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

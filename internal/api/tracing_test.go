@@ -39,7 +39,7 @@ const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 func TestTracingSpans(t *testing.T) {
 	f, spans := tracedFixture(t)
 
-	r := f.post(t, reportsToken, `{"bucket":"media","key":"reports/a.pdf"}`, "traceparent", traceparent)
+	r := f.post(t, reportsToken, `{"bucket":"media","key":"reports/a.pdf"}`, "traceparent", traceparent, "X-Forwarded-For", "203.0.113.66")
 	if r.status != 200 {
 		t.Fatalf("presign: %d %s", r.status, r.body)
 	}
@@ -56,6 +56,10 @@ func TestTracingSpans(t *testing.T) {
 	}
 	if v, _ := spanAttr(s, "http.route"); v.AsString() != "/v1/presign" {
 		t.Errorf("http.route %q, want /v1/presign", v.AsString())
+	}
+	// The fixture trusts no proxy: the client is the peer, whatever X-Forwarded-For says.
+	if v, _ := spanAttr(s, "client.address"); v.AsString() != "127.0.0.1" {
+		t.Errorf("client.address %q, want the peer 127.0.0.1", v.AsString())
 	}
 	if v, _ := spanAttr(s, "http.response.status_code"); v.AsInt64() != 200 {
 		t.Errorf("http.response.status_code %v, want 200", v.AsInt64())
