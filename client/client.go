@@ -8,8 +8,8 @@
 //
 //	c := client.New("https://presignd.internal", client.TokenFile("/var/run/secrets/tokens/presignd"))
 //
-// Every method sends one JSON request and decodes one JSON answer. A refusal comes back as a
-// [*Problem]. Answers 429 and 503 are retried as [Retry] describes.
+// Every method sends one request (a JSON body, or a GET) and decodes one JSON answer. A
+// refusal comes back as a [*Problem]. Answers 429 and 503 are retried as [Retry] describes.
 package client
 
 import (
@@ -106,9 +106,20 @@ func (c *Client) post(ctx context.Context, path string, repeatable bool, in, out
 	if err != nil {
 		return fmt.Errorf("encoding the request for %s: %w", path, err)
 	}
+	return c.call(ctx, http.MethodPost, path, body, repeatable, out)
+}
+
+// get sends GET path and decodes the answer into out, retrying as c.retry allows; a GET
+// may always be sent again.
+func (c *Client) get(ctx context.Context, path string, out any) error {
+	return c.call(ctx, http.MethodGet, path, nil, true, out)
+}
+
+// call sends method path with body (none when nil), retrying as c.retry allows.
+func (c *Client) call(ctx context.Context, method, path string, body []byte, repeatable bool, out any) error {
 	attempts := max(c.retry.Attempts, 1)
 	for attempt := 1; ; attempt++ {
-		err := c.send(ctx, path, body, out)
+		err := c.send(ctx, method, path, body, out)
 		if err == nil {
 			return nil
 		}
@@ -129,7 +140,7 @@ func (c *Client) post(ctx context.Context, path string, repeatable bool, in, out
 }
 
 // send makes one attempt.
-func (c *Client) send(ctx context.Context, path string, body []byte, out any) error {
+func (c *Client) send(ctx context.Context, method, path string, body []byte, out any) error {
 	if c.tokens == nil {
 		return errors.New("presignd client has no token source")
 	}
@@ -140,12 +151,16 @@ func (c *Client) send(ctx context.Context, path string, body []byte, out any) er
 	if !validToken(token) {
 		return errors.New("the presignd token is empty or holds spaces or control characters")
 	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	r, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
 	if err != nil {
 		return fmt.Errorf("bad presignd address %q: %w", c.base, err)
 	}
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	r.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		r.Header.Set("Content-Type", "application/json")
+	}
 	r.Header.Set("Accept", "application/json, application/problem+json")
 	r.Header.Set("Authorization", "Bearer "+token)
 	resp, err := c.http.Do(r)

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -81,8 +82,9 @@ func TestEndpoints(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		call     func(context.Context, *client.Client) (any, error)
+		method   string // POST when empty
 		path     string
-		wantBody string
+		wantBody string // no body at all when empty
 		answer   string
 		want     any
 	}{
@@ -192,6 +194,19 @@ func TestEndpoints(t *testing.T) {
 				Grant:     &client.ExplainedGrant{Index: 0, Bucket: "media", Prefix: "", Methods: []string{"GET"}, MaxTTL: 3600},
 				ExpiresIn: 3600, CappedBy: "policy", Limits: map[string]int64{"policy": 3600, "s3_max": 604800}},
 		},
+		{
+			name:   "whoami",
+			call:   func(ctx context.Context, c *client.Client) (any, error) { return c.Whoami(ctx) },
+			method: http.MethodGet,
+			path:   "/v1/whoami",
+			answer: `{"client":"ops","principal":{"kind":"proxy","subject":"alice@example.com","groups":["ops"]},` +
+				`"grants":[{"bucket":"media","prefixes":["uploads/alice/"],"methods":["GET","PUT"],"max_ttl":3600,"max_content_length":1048576,"content_types":["image/*"]}],` +
+				`"max_expires_in":604800}`,
+			want: &client.Whoami{Client: "ops", Principal: client.Principal{Kind: "proxy", Subject: "alice@example.com", Groups: []string{"ops"}},
+				Grants: []client.Grant{{Bucket: "media", Prefixes: []string{"uploads/alice/"}, Methods: []string{"GET", "PUT"}, MaxTTL: 3600,
+					MaxContentLength: 1048576, ContentTypes: []string{"image/*"}}},
+				MaxExpiresIn: 604800},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, got := recorder(t, http.StatusOK, nil, tc.answer)
@@ -205,16 +220,23 @@ func TestEndpoints(t *testing.T) {
 				t.Fatalf("got %d requests, want 1", len(reqs))
 			}
 			r := reqs[0]
-			if r.method != http.MethodPost || r.path != tc.path {
-				t.Errorf("got %s %s, want POST %s", r.method, r.path, tc.path)
+			method := cmp.Or(tc.method, http.MethodPost)
+			if r.method != method || r.path != tc.path {
+				t.Errorf("got %s %s, want %s %s", r.method, r.path, method, tc.path)
 			}
 			if r.auth != "Bearer tok" {
 				t.Errorf("Authorization: got %q, want %q", r.auth, "Bearer tok")
 			}
-			if r.contentType != "application/json" {
-				t.Errorf("Content-Type: got %q, want application/json", r.contentType)
+			if tc.wantBody == "" {
+				if len(r.body) != 0 || r.contentType != "" {
+					t.Errorf("got a body %q of type %q, want none", r.body, r.contentType)
+				}
+			} else {
+				if r.contentType != "application/json" {
+					t.Errorf("Content-Type: got %q, want application/json", r.contentType)
+				}
+				sameJSON(t, "request body", r.body, tc.wantBody)
 			}
-			sameJSON(t, "request body", r.body, tc.wantBody)
 			if tc.want != nil && !reflect.DeepEqual(res, tc.want) {
 				t.Errorf("answer:\n got  %#v\n want %#v", res, tc.want)
 			}

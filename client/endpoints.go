@@ -329,3 +329,48 @@ func (c *Client) Explain(ctx context.Context, req Request) (*Explanation, error)
 	}
 	return &res, nil
 }
+
+// Whoami is who presignd takes the caller to be, and what it may have.
+type Whoami struct {
+	// Client is the configured client the caller's principal maps to.
+	Client    string    `json:"client"`
+	Principal Principal `json:"principal"`
+	// Grants are the client's grants, their prefix placeholders filled for this caller;
+	// a prefix the caller cannot fill is left out.
+	Grants []Grant `json:"grants"`
+	// MaxExpiresIn is the longest lifetime, in seconds, a URL could get now.
+	MaxExpiresIn int64 `json:"max_expires_in"`
+}
+
+// Principal is how the caller was identified.
+type Principal struct {
+	// Kind is "token", "jwt", "mtls" (a client certificate) or "proxy".
+	Kind    string `json:"kind"`
+	Subject string `json:"subject"`
+	// Issuer is the configured name of a JWT's issuer.
+	Issuer string `json:"issuer,omitempty"`
+	// Groups are a trusted proxy's groups for its user.
+	Groups []string `json:"groups,omitempty"`
+}
+
+// Grant is what the caller may have in one bucket.
+type Grant struct {
+	Bucket   string   `json:"bucket"`
+	Prefixes []string `json:"prefixes"`
+	Methods  []string `json:"methods"`
+	// MaxTTL is the grant's max_ttl in seconds.
+	MaxTTL int64 `json:"max_ttl"`
+	// MaxContentLength bounds an upload's size in bytes; 0 when the grant sets none.
+	MaxContentLength int64 `json:"max_content_length,omitempty"`
+	// ContentTypes are the media types an upload may declare; empty when any.
+	ContentTypes []string `json:"content_types,omitempty"`
+}
+
+// Whoami asks who the caller is and what it may have (GET /v1/whoami).
+func (c *Client) Whoami(ctx context.Context) (*Whoami, error) {
+	var res Whoami
+	if err := c.get(ctx, "/v1/whoami", &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/presignd/presignd/client"
 	"github.com/presignd/presignd/internal/testenv"
 )
 
@@ -196,24 +197,14 @@ func TestE2ELinks(t *testing.T) {
 
 	t.Run("whoami", func(t *testing.T) {
 		t.Parallel()
-		r := send(t, httpClient, http.MethodGet, e.p.URL+"/v1/whoami", uploaderToken)
-		var w struct {
-			Client    string `json:"client"`
-			Principal struct {
-				Kind, Subject string
-			} `json:"principal"`
-			Grants []struct {
-				Bucket   string   `json:"bucket"`
-				Prefixes []string `json:"prefixes"`
-			} `json:"grants"`
-			MaxExpiresIn int64 `json:"max_expires_in"`
-		}
-		if err := json.Unmarshal(r.body, &w); err != nil || r.status != http.StatusOK {
-			t.Fatalf("GET /v1/whoami: got %d %s (%v)", r.status, r.body, err)
+		// Through the Go client, as a program would ask.
+		w, err := client.New(e.p.URL, client.StaticToken(uploaderToken), client.WithHTTPClient(httpClient)).Whoami(t.Context())
+		if err != nil {
+			t.Fatalf("Whoami: %v", err)
 		}
 		if w.Client != "uploader" || w.Principal.Kind != "token" || len(w.Grants) != 1 ||
 			w.Grants[0].Prefixes[0] != "uploads/uploader/" || w.MaxExpiresIn != 604800 {
-			t.Errorf("whoami: got %s", r.body)
+			t.Errorf("whoami: got %+v", w)
 		}
 	})
 }
