@@ -26,6 +26,7 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -151,7 +152,9 @@ func exporterTLS(get func(string) (string, string)) (*tls.Config, error) {
 
 // ExportSpans sends one batch. A refused connection, 429, 502, 503 and 504 are tried
 // again, after Retry-After when the endpoint gives one, while ctx and the attempts
-// allow; any other answer but 2xx drops the batch with an error (the SDK reports it).
+// allow; any other answer but 2xx drops the batch with an error (the SDK reports it),
+// and so does a 2xx whose partial success says spans were rejected, which OTLP says
+// not to send again.
 func (e *exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	if e.stopped.Load() || len(spans) == 0 {
 		return nil
@@ -214,9 +217,18 @@ func (e *exporter) send(ctx context.Context, body []byte) (retryAfter time.Durat
 		return 0, err
 	}
 	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	answer, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 	switch {
 	case res.StatusCode >= 200 && res.StatusCode < 300:
+		if res.Header.Get("Content-Type") != "application/x-protobuf" {
+			return 0, nil
+		}
+		switch rejected, msg := partialSuccess(answer); {
+		case rejected > 0:
+			return 0, &permanentError{status: fmt.Sprintf("%s, but rejected %d spans: %s", res.Status, rejected, clipMessage(msg))}
+		case msg != "":
+			return 0, &permanentError{status: fmt.Sprintf("%s, with a warning: %s", res.Status, clipMessage(msg))}
+		}
 		return 0, nil
 	case res.StatusCode == http.StatusTooManyRequests, res.StatusCode == http.StatusBadGateway,
 		res.StatusCode == http.StatusServiceUnavailable, res.StatusCode == http.StatusGatewayTimeout:
@@ -227,6 +239,74 @@ func (e *exporter) send(ctx context.Context, body []byte) (retryAfter time.Durat
 	default:
 		return 0, &permanentError{status: res.Status}
 	}
+}
+
+// partialSuccess reads the partial_success of an ExportTraceServiceResponse (field 1):
+// its rejected_spans (1) and error_message (2). An answer it cannot read, or without
+// them, is a full success.
+func partialSuccess(b []byte) (rejected int64, msg string) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return 0, ""
+		}
+		b = b[n:]
+		if num == 1 && typ == protowire.BytesType {
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return 0, ""
+			}
+			b = b[n:]
+			for len(v) > 0 {
+				num, typ, n := protowire.ConsumeTag(v)
+				if n < 0 {
+					return 0, ""
+				}
+				v = v[n:]
+				switch {
+				case num == 1 && typ == protowire.VarintType:
+					x, n := protowire.ConsumeVarint(v)
+					if n < 0 {
+						return 0, ""
+					}
+					rejected, v = int64(x), v[n:]
+				case num == 2 && typ == protowire.BytesType:
+					s, n := protowire.ConsumeBytes(v)
+					if n < 0 {
+						return 0, ""
+					}
+					msg, v = string(s), v[n:]
+				default:
+					n := protowire.ConsumeFieldValue(num, typ, v)
+					if n < 0 {
+						return 0, ""
+					}
+					v = v[n:]
+				}
+			}
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return 0, ""
+		}
+		b = b[n:]
+	}
+	return rejected, msg
+}
+
+// clipMessage is a collector's message as it may go into presignd's log: printable
+// ASCII, at most 200 bytes.
+func clipMessage(s string) string {
+	b := make([]byte, 0, min(len(s), 200))
+	for i := 0; i < len(s) && len(b) < 200; i++ {
+		if c := s[i]; c >= 0x20 && c < 0x7f {
+			b = append(b, c)
+		} else {
+			b = append(b, '?')
+		}
+	}
+	return string(b)
 }
 
 // Shutdown stops exporting; the SDK has flushed what it held before it calls this.

@@ -3,6 +3,7 @@ package tracing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -249,6 +250,51 @@ func TestExporterRetries(t *testing.T) {
 	_ = e.Shutdown(context.Background())
 	if err := e.ExportSpans(context.Background(), testSpans(t)); err != nil || calls.Load() != 0 {
 		t.Errorf("after Shutdown: %v, %d calls", err, calls.Load())
+	}
+}
+
+// A collector that takes a batch in part says so in a 200's partial_success: the
+// export reports it, with the collector's message made printable, and does not send
+// the batch again (OTLP says not to). A 200 without one is a success.
+func TestExporterPartialSuccess(t *testing.T) {
+	var calls atomic.Int32
+	var answer atomic.Pointer[coltracepb.ExportTraceServiceResponse]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		b, err := proto.Marshal(answer.Load())
+		if err != nil {
+			t.Error(err)
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = w.Write(b)
+	}))
+	defer srv.Close()
+	e, err := newExporter(srv.URL+"/v1/traces", envOf(nil), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.backoff = time.Millisecond
+	for _, tc := range []struct {
+		name    string
+		partial *coltracepb.ExportTracePartialSuccess
+		want    string // "" for no error
+	}{
+		{"full success", nil, ""},
+		{"an empty partial success", &coltracepb.ExportTracePartialSuccess{}, ""},
+		{"rejected spans", &coltracepb.ExportTracePartialSuccess{RejectedSpans: 2, ErrorMessage: "2 spans too old\n\x1b[31m"},
+			"the OTLP endpoint answered 200 OK, but rejected 2 spans: 2 spans too old??[31m"},
+		{"a warning", &coltracepb.ExportTracePartialSuccess{ErrorMessage: "deprecated field"},
+			"the OTLP endpoint answered 200 OK, with a warning: deprecated field"},
+	} {
+		calls.Store(0)
+		answer.Store(&coltracepb.ExportTraceServiceResponse{PartialSuccess: tc.partial})
+		err := e.ExportSpans(context.Background(), testSpans(t))
+		if got := fmt.Sprint(err); tc.want == "" && err != nil || tc.want != "" && got != tc.want {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		}
+		if calls.Load() != 1 {
+			t.Errorf("%s: %d calls, want 1", tc.name, calls.Load())
+		}
 	}
 }
 
