@@ -71,7 +71,7 @@ func (op *operation[Req, Res]) handler(s *Server) http.Handler {
 func (s *Server) presignOperation(name string) *operation[presignRequest, presignResponse] {
 	return &operation[presignRequest, presignResponse]{
 		name:   name,
-		decode: decodePresign,
+		decode: flatDecode(presignField),
 		do: func(ctx context.Context, c *caller, req *presignRequest, e *auditEntry) (presignResponse, error) {
 			e.bucket, e.key, e.method = req.Bucket.Value, req.Key.Value, strings.ToUpper(req.Method)
 			return s.decideAndSign(ctx, c, req, e)
@@ -84,6 +84,13 @@ func (s *Server) presignOperation(name string) *operation[presignRequest, presig
 		},
 		timed: true,
 	}
+}
+
+// readFlat makes op read the common shape of its body with the direct parser
+// (flatDecode), field saying where each value goes.
+func (op *operation[Req, Res]) readFlat(field func(name string, req *Req) flatField) *operation[Req, Res] {
+	op.decode = flatDecode(field)
+	return op
 }
 
 // uploadOperation is a browser upload operation (POST policy, multipart) with a JSON

@@ -368,9 +368,12 @@ func readBody(dst []byte, w http.ResponseWriter, r *http.Request, limit int64) (
 	}
 }
 
-// decodePresign decodes the body of POST /v1/presign as decode does.
-func decodePresign(w http.ResponseWriter, r *http.Request, req *presignRequest) error {
-	return readAndDecode(w, r, func(body []byte) error { return decodePresignBytes(body, req) })
+// flatDecode decodes a request body as decode does: the common shape with parseFlat,
+// field saying where each value goes (decodeFlat).
+func flatDecode[Req any](field func(name string, req *Req) flatField) func(http.ResponseWriter, *http.Request, *Req) error {
+	return func(w http.ResponseWriter, r *http.Request, req *Req) error {
+		return readAndDecode(w, r, func(body []byte) error { return decodeFlat(body, req, field) })
+	}
 }
 
 // readAndDecode reads a request body of at most maxBody bytes into a pooled buffer
@@ -422,7 +425,7 @@ const (
 	seenFilename
 )
 
-// The direct parser (parseFlat) of the presign and POST policy bodies.
+// The direct parser (parseFlat) of the presign, POST policy and part URLs bodies.
 //
 // This scanner and appendPresignResponse exist for speed, and are held to
 // encoding/json's answers by FuzzPresignSpellings and TestPresignAnswerIsEncodingJSON.
@@ -447,9 +450,9 @@ type flatField struct {
 
 // parseFlat parses body, a JSON object whose values are plain strings, non-negative
 // integers, booleans and arrays of non-negative int32, each name at most once, into
-// the places field gives, and
-// reports whether it could. When it reports false, the request may be partly filled,
-// and decodeBytes must decode the body again (decodeFlat).
+// the places field gives, and reports whether it could. When it reports false, the
+// request may be partly filled, and decodeBytes must decode the body again
+// (decodeFlat).
 func parseFlat(body string, field func(name string) flatField) bool {
 	p := jsonScanner{s: body}
 	p.space()

@@ -25,9 +25,9 @@ func (s *Server) Handler(admin bool) http.Handler {
 		// Each deciding route is an operation (operation.go): decode, do, audit, write.
 		r.Method(http.MethodPost, "/v1/presign", s.presignOperation("presign").handler(s))
 		r.Method(http.MethodPost, "/v1/presign/batch", s.handleBatch(s.presignOperation("presign_batch")))
-		r.Method(http.MethodPost, "/v1/presign/post", s.postOperation().handler(s))
+		r.Method(http.MethodPost, "/v1/presign/post", uploadOperation("presign_post", true, s.presignPost).readFlat(postField).handler(s))
 		r.Method(http.MethodPost, "/v1/multipart/create", uploadOperation("multipart_create", false, s.multipartCreate).handler(s))
-		r.Method(http.MethodPost, "/v1/multipart/parts", s.partsOperation().handler(s))
+		r.Method(http.MethodPost, "/v1/multipart/parts", uploadOperation("multipart_parts", true, s.multipartParts).readFlat(partsField).handler(s))
 		r.Method(http.MethodPost, "/v1/multipart/complete", uploadOperation("multipart_complete", false, s.multipartComplete).handler(s))
 		r.Method(http.MethodPost, "/v1/multipart/abort", uploadOperation("multipart_abort", false, s.multipartAbort).handler(s))
 		r.Method(http.MethodPost, "/v1/explain", s.handleExplain())

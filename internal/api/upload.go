@@ -6,7 +6,6 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -540,32 +539,6 @@ func s3Problem(err error) error {
 	default:
 		return &Error{Code: CodeS3Error, Detail: "S3 did not complete the call (" + se.Op + "); try again", Cause: err}
 	}
-}
-
-// postOperation is POST /v1/presign/post: an upload operation whose body of the
-// common shape parseFlat reads, as it reads presign's.
-func (s *Server) postOperation() *operation[postRequest, *postResponse] {
-	op := uploadOperation("presign_post", true, s.presignPost)
-	op.decode = decodePost
-	return op
-}
-
-// decodePost decodes the body of POST /v1/presign/post as decode does.
-func decodePost(w http.ResponseWriter, r *http.Request, req *postRequest) error {
-	return readAndDecode(w, r, func(body []byte) error { return decodeFlat(body, req, postField) })
-}
-
-// partsOperation is POST /v1/multipart/parts: an upload operation whose body of the
-// common shape parseFlat reads, as it reads presign's.
-func (s *Server) partsOperation() *operation[multipartPartsRequest, *multipartPartsResponse] {
-	op := uploadOperation("multipart_parts", true, s.multipartParts)
-	op.decode = decodeParts
-	return op
-}
-
-// decodeParts decodes the body of POST /v1/multipart/parts as decode does.
-func decodeParts(w http.ResponseWriter, r *http.Request, req *multipartPartsRequest) error {
-	return readAndDecode(w, r, func(body []byte) error { return decodeFlat(body, req, partsField) })
 }
 
 // Bits of the fields of a part URLs request parseFlat has seen.
