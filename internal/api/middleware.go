@@ -178,12 +178,10 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			route = rc.RoutePattern() // chi joins the pattern anew on each call
 		}
 		if s.tracer != nil {
-			s.nameClient(r.Context(), r)
+			s.nameSpan(r.Context(), r, route)
 		}
 		if route == "" {
 			route = "unmatched"
-		} else if s.tracer != nil {
-			s.nameSpan(r.Context(), r.Method, route)
 		}
 		ch := s.metrics.httpChildren(route, sw.status)
 		ch.requests.Inc()

@@ -43,34 +43,25 @@ func isAdminPath(p string) bool {
 	return p == "/healthz" || p == "/readyz" || p == "/metrics"
 }
 
-// nameSpan names the request's span by its route pattern, once routing has found it.
-// On a route with parameters, url.path becomes the pattern too: the raw path holds an
-// object key or an upload ID, which belong in the audit log, not in traces.
-func (s *Server) nameSpan(ctx context.Context, method, route string) {
+// nameSpan completes the request's span once it has been served: its client
+// (clientAddress: otelhttp takes the first X-Forwarded-For entry of any request,
+// which any caller can write), and, when routing found a route, its name by the route
+// pattern. On a route with parameters, url.path becomes the pattern too: the raw path
+// holds an object key or an upload ID, which belong in the audit log, not in traces.
+func (s *Server) nameSpan(ctx context.Context, r *http.Request, route string) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return
 	}
-	span.SetName(method + " " + route)
+	span.SetAttributes(semconv.ClientAddress(clientAddress(r, s.state.Load().identity.id.Proxy)))
+	if route == "" {
+		return
+	}
+	span.SetName(r.Method + " " + route)
 	span.SetAttributes(semconv.HTTPRoute(route))
 	if strings.ContainsAny(route, "{*") {
 		span.SetAttributes(semconv.URLPath(route))
 	}
-}
-
-// nameClient sets the span's client.address to the request's client as presignd
-// knows it (clientAddress). otelhttp takes the first X-Forwarded-For entry of any
-// request, which any caller can write.
-func (s *Server) nameClient(ctx context.Context, r *http.Request) {
-	span := trace.SpanFromContext(ctx)
-	if !span.IsRecording() {
-		return
-	}
-	var proxy *identity.Proxy
-	if st := s.state.Load(); st != nil && st.identity != nil {
-		proxy = st.identity.id.Proxy
-	}
-	span.SetAttributes(semconv.ClientAddress(clientAddress(r, proxy)))
 }
 
 // clientAddress is the address of the request's client: its peer's, or, when the peer
