@@ -230,7 +230,7 @@ func (s *Signer) probeObjects(ctx context.Context, rt *route, bucket string) err
 		if err != nil {
 			return err
 		}
-		key := newSigningKey(deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service))
+		key := deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service)
 		url, headers := rt.sign(&p, nil, probeTime, key)
 		if url != want.URL || !maps.Equal(headers, want.Headers) || want.Method != p.Method {
 			return nil
@@ -342,7 +342,7 @@ func (s *Signer) signingKey(secret string, at time.Time, region, service string)
 			return k
 		}
 	}
-	k := newSigningKey(deriveSigningKey(secret, at, region, service))
+	k := deriveSigningKey(secret, at, region, service)
 	s.fast.mu.Lock()
 	defer s.fast.mu.Unlock()
 	m := map[signingKeyID]*signingKey{}
@@ -354,8 +354,9 @@ func (s *Signer) signingKey(secret string, at time.Time, region, service string)
 	return k
 }
 
-// deriveSigningKey is SigV4's kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request").
-func deriveSigningKey(secret string, at time.Time, region, service string) [sha256.Size]byte {
+// deriveSigningKey is SigV4's kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request"),
+// with its pad states.
+func deriveSigningKey(secret string, at time.Time, region, service string) *signingKey {
 	mac := func(key []byte, data string) []byte {
 		h := hmac.New(sha256.New, key)
 		h.Write([]byte(data))
@@ -364,7 +365,7 @@ func deriveSigningKey(secret string, at time.Time, region, service string) [sha2
 	k := mac([]byte("AWS4"+secret), string(appendDate(nil, at)))
 	k = mac(k, region)
 	k = mac(k, service)
-	return [sha256.Size]byte(mac(k, "aws4_request"))
+	return newSigningKey([sha256.Size]byte(mac(k, "aws4_request")))
 }
 
 // appendDate appends the YYYYMMDD of at, in UTC: at.UTC().AppendFormat(b,

@@ -20,7 +20,7 @@ import (
 // the AWS SigV4 documentation ("Examples of how to derive a signing key").
 func TestDeriveSigningKeyKnownAnswer(t *testing.T) {
 	at := time.Date(2015, 8, 30, 12, 36, 0, 0, time.UTC)
-	got := deriveSigningKey("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", at, "us-east-1", "iam")
+	got := deriveSigningKey("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", at, "us-east-1", "iam").key
 	const want = "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
 	if hex.EncodeToString(got[:]) != want {
 		t.Fatalf("signing key = %x, want %s", got, want)
@@ -140,7 +140,7 @@ func TestSigningKeyCache(t *testing.T) {
 	s := testSigner(t)
 	day := time.Date(2026, 11, 22, 23, 59, 59, 0, time.UTC)
 	k1 := s.signingKey("secret-1", day, "us-east-1", "s3")
-	if k1.key != deriveSigningKey("secret-1", day, "us-east-1", "s3") {
+	if k1.key != deriveSigningKey("secret-1", day, "us-east-1", "s3").key {
 		t.Fatal("cached key differs from the derived one")
 	}
 	if s.signingKey("secret-1", day.Add(-time.Hour), "us-east-1", "s3") != k1 {

@@ -66,7 +66,7 @@ func (s *Signer) probeParts(ctx context.Context, rt *route, bucket string) error
 		if err != nil {
 			return err
 		}
-		key := newSigningKey(deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service))
+		key := deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service)
 		got := rt.signParts(&p, probeTime, key)
 		for i := range want {
 			if got[i].URL != want[i].URL || got[i].Size != want[i].Size || !maps.Equal(got[i].Headers, want[i].Headers) {

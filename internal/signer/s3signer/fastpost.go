@@ -198,7 +198,7 @@ func (s *Signer) probePost(ctx context.Context, rt *route, bucket string) error 
 		if i == 0 {
 			rt.postURL = want.URL
 		}
-		key := newSigningKey(deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service))
+		key := deriveSigningKey(p.Credentials.SecretAccessKey, probeTime, rt.region, rt.service)
 		got := rt.signPost(&p, probeTime, key)
 		if got.URL != want.URL || !maps.Equal(got.Fields, want.Fields) {
 			rt.postURL = ""
