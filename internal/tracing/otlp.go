@@ -245,54 +245,43 @@ func (e *exporter) send(ctx context.Context, body []byte) (retryAfter time.Durat
 // its rejected_spans (1) and error_message (2). An answer it cannot read, or without
 // them, is a full success.
 func partialSuccess(b []byte) (rejected int64, msg string) {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return 0, ""
-		}
-		b = b[n:]
-		if num == 1 && typ == protowire.BytesType {
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return 0, ""
-			}
-			b = b[n:]
-			for len(v) > 0 {
-				num, typ, n := protowire.ConsumeTag(v)
-				if n < 0 {
-					return 0, ""
-				}
-				v = v[n:]
-				switch {
-				case num == 1 && typ == protowire.VarintType:
-					x, n := protowire.ConsumeVarint(v)
-					if n < 0 {
-						return 0, ""
-					}
-					rejected, v = int64(x), v[n:]
-				case num == 2 && typ == protowire.BytesType:
-					s, n := protowire.ConsumeBytes(v)
-					if n < 0 {
-						return 0, ""
-					}
-					msg, v = string(s), v[n:]
-				default:
-					n := protowire.ConsumeFieldValue(num, typ, v)
-					if n < 0 {
-						return 0, ""
-					}
-					v = v[n:]
-				}
-			}
-			continue
-		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return 0, ""
-		}
-		b = b[n:]
+	ps, ok := lastField(b, 1, protowire.BytesType)
+	if !ok {
+		return 0, ""
+	}
+	ps, _ = protowire.ConsumeBytes(ps)
+	if v, ok := lastField(ps, 1, protowire.VarintType); ok {
+		x, _ := protowire.ConsumeVarint(v)
+		rejected = int64(x)
+	}
+	if v, ok := lastField(ps, 2, protowire.BytesType); ok {
+		s, _ := protowire.ConsumeBytes(v)
+		msg = string(s)
 	}
 	return rejected, msg
+}
+
+// lastField returns the encoded value of the last field num of type typ in the
+// protobuf message b, and false when b holds none or is malformed.
+func lastField(b []byte, num protowire.Number, typ protowire.Type) ([]byte, bool) {
+	var value []byte
+	found := false
+	for len(b) > 0 {
+		n, t, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			return nil, false
+		}
+		b = b[l:]
+		l = protowire.ConsumeFieldValue(n, t, b)
+		if l < 0 {
+			return nil, false
+		}
+		if n == num && t == typ {
+			value, found = b[:l], true
+		}
+		b = b[l:]
+	}
+	return value, found
 }
 
 // clipMessage is a collector's message as it may go into presignd's log: printable
