@@ -456,7 +456,7 @@ func NewIssuers(issuers ...*Issuer) (*Issuers, error) {
 // a token claiming no configured issuer's iss is ReasonBadIssuer. A token an issuer
 // verified before is served from its cache, as Issuer.Verify says.
 func (s *Issuers) Verify(ctx context.Context, raw string) (Principal, error) {
-	if len(raw) > MaxJWTSize {
+	if len(raw) > MaxJWTSize { // before NewToken, so that an oversized token is never hashed
 		return Principal{}, malformed()
 	}
 	return s.VerifyToken(ctx, NewToken(raw))
